@@ -1,0 +1,17 @@
+/** The gateway's ARI connection state, published on `ari.status.<app>.<node>` when it changes. */
+import { z } from 'zod';
+
+export const AriConnectionState = z.enum(['connecting', 'connected', 'disconnected', 'replaced', 'stopped']);
+export type AriConnectionState = z.infer<typeof AriConnectionState>;
+
+export const GatewayStatus = z.strictObject({
+  app: z.string(),
+  node: z.string(),
+  instance: z.string(),
+  state: AriConnectionState,
+  /** When `state` began (ISO 8601). */
+  since: z.string(),
+  /** Why the state changed, when it is not the happy path (no secrets). */
+  reason: z.string().optional(),
+});
+export type GatewayStatus = z.infer<typeof GatewayStatus>;

@@ -1,0 +1,4 @@
+export * from './logger.js';
+export * from './load-config.js';
+export * from './nats.js';
+export * from './shutdown.js';

@@ -1,0 +1,77 @@
+/**
+ * Spawns a private nats-server on a free loopback port for one test suite (never the one that
+ * may already listen on 4222). Fails loudly when the binary is missing.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, waitUntil } from './util.js';
+import { createConnection } from 'node:net';
+
+export interface NatsServer {
+  url: string;
+  port: number;
+  /** Kills the server (SIGKILL) and waits for it to exit. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port (after kill). */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function natsServerBinary(): string {
+  const candidates = [process.env.NATS_SERVER_BIN, '/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'];
+  for (const c of candidates) if (c) return c;
+  return 'nats-server';
+}
+
+export async function startNatsServer(opts: { jetstream?: boolean } = {}): Promise<NatsServer> {
+  const port = await freePort();
+  const storeDir = await mkdtemp(join(tmpdir(), 'avb-nats-'));
+  let child: ChildProcess | undefined;
+
+  const launch = async () => {
+    const args = ['-a', '127.0.0.1', '-p', String(port), '--http_port', '0'];
+    if (opts.jetstream) args.push('-js', '-sd', storeDir);
+    const proc = spawn(natsServerBinary(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const spawnError = new Promise<never>((_, reject) =>
+      proc.once('error', (err) => reject(new Error(`cannot start nats-server (${natsServerBinary()}): ${err.message}. Install it: apt-get install -y nats-server`))),
+    );
+    await Promise.race([spawnError, waitUntil(() => canConnect(port), 10_000, `nats-server on ${port}: ${stderr}`)]);
+    child = proc;
+  };
+
+  const kill = async () => {
+    const proc = child;
+    child = undefined;
+    if (!proc || proc.exitCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGKILL');
+    await exited;
+  };
+
+  await launch();
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    kill,
+    restart: launch,
+    async stop() {
+      await kill();
+      await rm(storeDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
