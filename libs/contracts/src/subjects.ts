@@ -5,6 +5,7 @@
  *   ari.command.<app>.<node>.<resource>.<action> ARI commands (request/reply)
  *   ari.status.<app>.<node>                      gateway ARI connection state changes
  *   call.event.<app>.<node>.<started|ended|failed> call lifecycle
+ *   call.controller.<app>.<instance>             a controller instance's status (request/reply)
  *
  * `<app>` and `<node>` are subject tokens (see SubjectToken); a `*` may stand for either when
  * subscribing.
@@ -22,6 +23,8 @@ export const subjects = {
   ariStatus: (app: Token, node: Token) => `ari.status.${app}.${node}`,
   callEvent: (app: Token, node: Token, kind: CallEventKind) => `call.event.${app}.${node}.${kind}`,
   callEvents: (app: Token, node: Token = '*') => `call.event.${app}.${node}.*`,
+  /** Prefix of each controller instance's status endpoint: `call.controller.<app>.<instance>`. */
+  controllerStatus: (app: Token) => `call.controller.${app}`,
 } as const;
 
 export interface EventSubject {

@@ -2,3 +2,4 @@ export * from './logger.js';
 export * from './load-config.js';
 export * from './nats.js';
 export * from './shutdown.js';
+export * from './rate-limited-log.js';

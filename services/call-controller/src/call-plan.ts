@@ -1,0 +1,43 @@
+/** What a call needs to know to set itself up and tear itself down (ids chosen up front). */
+import type { ControllerConfig } from '@avb/contracts';
+import type { Logger } from '@avb/runtime';
+import type { AriCommands } from './ari-commands.js';
+import type { CallRegistry } from './call-registry.js';
+
+export interface MediaSettings {
+  externalHost: string;
+  format: string;
+  encapsulation: 'audiosocket' | 'rtp';
+  transport: 'tcp' | 'udp';
+  stasisTimeoutMs: number;
+}
+
+export function mediaSettings(config: ControllerConfig): MediaSettings {
+  const host = config.AUDIOSOCKET_HOST.includes(':') && !config.AUDIOSOCKET_HOST.startsWith('[')
+    ? `[${config.AUDIOSOCKET_HOST}]`
+    : config.AUDIOSOCKET_HOST;
+  return {
+    externalHost: `${host}:${config.AUDIOSOCKET_PORT}`,
+    format: config.EXTERNAL_MEDIA_FORMAT,
+    encapsulation: config.EXTERNAL_MEDIA_ENCAPSULATION,
+    transport: config.EXTERNAL_MEDIA_TRANSPORT,
+    stasisTimeoutMs: config.MEDIA_STASIS_TIMEOUT_MS,
+  };
+}
+
+export interface CallIds {
+  node: string;
+  /** The caller's channel. */
+  channelId: string;
+  bridgeId: string;
+  /** The externalMedia channel; equal to the session id (see isMediaStasisStart). */
+  externalChannelId: string;
+  sessionId: string;
+}
+
+export interface CallContext {
+  commands: AriCommands;
+  registry: CallRegistry;
+  media: MediaSettings;
+  log: Logger;
+}

@@ -1,0 +1,38 @@
+/**
+ * Registers this instance with the NATS services API (`$SRV.PING/INFO/STATS.call-controller`),
+ * so `nats micro` and the health service find it; its `status` endpoint and stats carry the
+ * instance's call counters.
+ */
+import { subjects } from '@avb/contracts';
+import type { NatsConnection, Service } from 'nats';
+import type { CallStats } from './call-stats.js';
+
+export const SERVICE_NAME = 'call-controller';
+export const SERVICE_VERSION = '0.1.0';
+
+export async function registerStatusService(
+  nc: NatsConnection,
+  opts: { app: string; instance: string; stats: CallStats; startedAt: Date },
+): Promise<Service> {
+  const body = () => ({
+    instance: opts.instance,
+    app: opts.app,
+    startedAt: opts.startedAt.toISOString(),
+    uptimeSeconds: Math.round((Date.now() - opts.startedAt.getTime()) / 1000),
+    calls: opts.stats.snapshot(),
+  });
+  const service = await nc.services.add({
+    name: SERVICE_NAME,
+    version: SERVICE_VERSION,
+    description: 'Drives every call of an ARI app: bridge, externalMedia, teardown',
+    metadata: { app: opts.app, instance: opts.instance },
+    statsHandler: async () => body(),
+  });
+  service.addEndpoint('status', {
+    subject: `${subjects.controllerStatus(opts.app)}.${opts.instance}`,
+    handler: (err, msg) => {
+      if (!err) msg.respond(JSON.stringify(body()));
+    },
+  });
+  return service;
+}

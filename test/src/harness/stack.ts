@@ -1,0 +1,88 @@
+/**
+ * The whole system on loopback for a test: a private nats-server, the ARI simulator, the
+ * AudioSocket echo server, one ari-gateway and N call-controllers as real processes.
+ */
+import { AriSimulator, AudioSocketEcho } from '@avb/ari-simulator';
+import { connect, type NatsConnection } from 'nats';
+import { startNatsServer, type NatsServer } from './nats-server.js';
+import { logMsg, startService, type ServiceProcess } from './services.js';
+
+export const APP = 'ai_app';
+export const NODE = 'pbx1';
+export const ARI_USER = 'avb';
+/** A recognisable secret: tests assert it never appears in any log line. */
+export const ARI_PASSWORD = 'S3cr3t-ari-pw-4711';
+
+export interface StackOptions {
+  controllers?: number;
+  controllerEnv?: Record<string, string>;
+  gatewayEnv?: Record<string, string>;
+  simLatencyMs?: number;
+}
+
+export interface Stack {
+  nats: NatsServer;
+  sim: AriSimulator;
+  echo: AudioSocketEcho;
+  gateway: ServiceProcess;
+  controllers: ServiceProcess[];
+  nc: NatsConnection;
+  startController(env?: Record<string, string>): Promise<ServiceProcess>;
+  /** Every log line of every service process started so far. */
+  allLogLines(): string[];
+  stop(): Promise<void>;
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const nats = await startNatsServer();
+  const sim = await AriSimulator.start({ username: ARI_USER, password: ARI_PASSWORD, latencyMs: opts.simLatencyMs ?? 0 });
+  const echo = await AudioSocketEcho.start({ host: '127.0.0.1', port: 0 });
+  const processes: ServiceProcess[] = [];
+
+  const gateway = startService('ari-gateway', {
+    NATS_URL: nats.url,
+    ARI_BASE_URL: sim.baseUrl,
+    ARI_USER,
+    ARI_PASSWORD,
+    ARI_APP: APP,
+    ARI_NODE: NODE,
+    ARI_HTTP_TIMEOUT: '2',
+    ARI_RECONNECT_MIN_MS: '50',
+    LOG_LEVEL: 'debug',
+    ...opts.gatewayEnv,
+  });
+  processes.push(gateway);
+  await gateway.waitForLog(logMsg('ARI connected'), 15_000, 'ARI connected');
+  await gateway.waitForLog(logMsg('ready'), 15_000, 'gateway ready');
+
+  const startController = async (env: Record<string, string> = {}) => {
+    const controller = startService('call-controller', {
+      NATS_URL: nats.url,
+      ARI_APP: APP,
+      AUDIOSOCKET_HOST: '127.0.0.1',
+      AUDIOSOCKET_PORT: String(echo.port),
+      ARI_HTTP_TIMEOUT: '2',
+      LOG_LEVEL: 'debug',
+      ...opts.controllerEnv,
+      ...env,
+    });
+    processes.push(controller);
+    await controller.waitForLog(logMsg('ready'), 15_000, 'controller ready');
+    return controller;
+  };
+  const controllers: ServiceProcess[] = [];
+  for (let i = 0; i < (opts.controllers ?? 1); i++) controllers.push(await startController());
+
+  const nc = await connect({ servers: nats.url, name: 'test' });
+  return {
+    nats, sim, echo, gateway, controllers, nc, startController,
+    allLogLines: () => processes.flatMap((p) => p.lines.map((l) => l.raw)),
+    async stop() {
+      await nc.close().catch(() => undefined);
+      await Promise.all(processes.map((p) => p.stop('SIGTERM', 5000)));
+      await sim.stop();
+      await echo.stop();
+      await nats.stop();
+    },
+  };
+}
