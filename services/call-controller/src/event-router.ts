@@ -64,7 +64,9 @@ export class EventRouter {
 
   /** Stops taking new calls; events of calls in progress still arrive. */
   async stopNewCalls(): Promise<void> {
-    await this.newCalls?.drain();
+    const sub = this.newCalls;
+    this.newCalls = undefined;
+    if (sub && !sub.isClosed()) await sub.drain();
   }
 
   async stop(): Promise<void> {

@@ -1,1 +1,20 @@
-export {};
+// Public entry of @avb/ari-simulator.
+
+export { AriSimulator } from './ari-simulator.js';
+export { AudioSocketEcho } from './audiosocket-echo.js';
+export type { FaultMatch, FaultResponse } from './fault-rules.js';
+export type { LoadOptions } from './load-runner.js';
+export type { PlaceCallOptions } from './channel-ops.js';
+export type {
+  AriEvent,
+  Bridge,
+  CallRecord,
+  CallerId,
+  Channel,
+  ChannelState,
+  DialplanCep,
+  EndedBy,
+  FrameLogEntry,
+  RequestLogEntry,
+  SimulatorOptions,
+} from './types.js';

@@ -1,0 +1,144 @@
+// POST /channels/externalMedia: Asterisk's validation order and messages, a real AudioSocket
+// connection for encapsulation=audiosocket, and the Dial/StateChange/Varset/StasisStart sequence.
+
+import type { Socket } from 'node:net';
+import { ariTime, isUuid, nextRtpTag, nextUniqueId } from './ari-format.js';
+import { uuidFrame } from './audiosocket-frame.js';
+import { events } from './event-builders.js';
+import { connectMedia, parseHostPort, type HostPort } from './media-connect.js';
+import { channelJson, ChannelKind, type SimChannel } from './sim-model.js';
+import { INTERNAL_MESSAGE, SimError } from './sim-error.js';
+import { EndReason, type SimState } from './sim-state.js';
+import type { Channel, DialplanCep } from './types.js';
+
+const FORMATS = new Set([
+  'ulaw', 'alaw', 'gsm', 'g722', 'g726', 'g726aal2', 'g729', 'ilbc', 'lpc10', 'adpcm', 'opus', 'speex', 'speex16',
+  'speex32', 'siren7', 'siren14', 'g719', 'testlaw',
+  'slin', 'slin12', 'slin16', 'slin24', 'slin32', 'slin44', 'slin48', 'slin96', 'slin192',
+]);
+
+const APP_DIAL: DialplanCep = { context: 'default', exten: 's', priority: 1, app_name: 'AppDial2', app_data: '(Outgoing Line)' };
+
+interface MediaRequest {
+  app: string;
+  target: HostPort;
+  externalHost: string;
+  encapsulation: 'rtp' | 'audiosocket';
+  format: string;
+  data: string;
+  channelId: string;
+}
+
+function validate(params: Record<string, string>): MediaRequest {
+  const app = params.app ?? '';
+  if (app === '') throw new SimError(400, 'app cannot be empty');
+  const externalHost = params.external_host ?? '';
+  if (externalHost === '') throw new SimError(400, 'external_host is required for all but websocket server connections');
+  const format = params.format ?? '';
+  if (format === '') throw new SimError(400, 'format cannot be empty');
+  const encapsulation = params.encapsulation || 'rtp';
+  const transport = params.transport || 'udp';
+  if (encapsulation === 'audiosocket' && transport !== 'tcp') {
+    throw new SimError(400, "transport must be 'tcp' for audiosocket encapsulation");
+  }
+  if (encapsulation === 'rtp' && transport !== 'udp') throw new SimError(400, "transport must be 'udp' for rtp encapsulation");
+  if (encapsulation !== 'rtp' && encapsulation !== 'audiosocket') {
+    throw new SimError(501, 'The encapsulation and/or transport is not supported');
+  }
+  const target = parseHostPort(externalHost);
+  if (target === undefined) {
+    throw new SimError(400, 'external_host must be <host>:<port> for all transports other than websocket');
+  }
+  if (!FORMATS.has(format)) throw new SimError(500, INTERNAL_MESSAGE);
+  const data = params.data ?? '';
+  if (encapsulation === 'audiosocket') {
+    if (data === '') throw new SimError(400, 'data can not be empty');
+    if (!isUuid(data)) throw new SimError(500, INTERNAL_MESSAGE);
+  }
+  return { app, target, externalHost, encapsulation, format, data, channelId: params.channelId ?? '' };
+}
+
+/**
+ * Creates the media channel. Returns the reply body (state Down, as recorded); the events up to
+ * StasisStart have been sent by then, since Asterisk's client sees them before or with the reply.
+ */
+export async function createExternalMedia(state: SimState, params: Record<string, string>): Promise<Channel> {
+  const req = validate(params);
+  if (req.encapsulation === 'rtp' && req.channelId !== '' && state.channels.has(req.channelId)) {
+    throw new SimError(500, INTERNAL_MESSAGE);
+  }
+  let socket: Socket | undefined;
+  if (req.encapsulation === 'audiosocket') {
+    try {
+      socket = await connectMedia(req.target, state.mediaConnectTimeoutMs);
+    } catch (err) {
+      throw new SimError(500, INTERNAL_MESSAGE, { cause: err });
+    }
+    socket.write(uuidFrame(req.data));
+    // Asterisk only finds the duplicate id after it has connected to the media server.
+    if (req.channelId !== '' && state.channels.has(req.channelId)) {
+      socket.destroy();
+      throw new SimError(500, INTERNAL_MESSAGE);
+    }
+  }
+  const ch = newMediaChannel(req);
+  const channelvars: Record<string, string> =
+    req.encapsulation === 'audiosocket'
+      ? { AUDIOSOCKET_SERVICE: req.externalHost, AUDIOSOCKET_UUID: req.data }
+      : { UNICASTRTP_LOCAL_PORT: String(10000 + 2 * Math.floor(Math.random() * 5000)), UNICASTRTP_LOCAL_ADDRESS: '127.0.0.1' };
+  if (!state.sockets.isActive(req.app)) {
+    // Stasis() fails at once for an inactive app: 200 anyway, channel already hung up.
+    socket?.destroy();
+    return channelJson(ch, { channelvars: { STASISSTATUS: 'FAILED', ...channelvars } });
+  }
+  const reply = channelJson(ch, { channelvars });
+  state.channels.set(ch.id, ch);
+  if (socket !== undefined) attachMediaSocket(state, ch, socket);
+  const dialstring = req.encapsulation === 'audiosocket' ? `${req.externalHost}/${req.data}` : `${req.externalHost}/c(${req.format})`;
+  state.emit(ch.app, events.dial(channelJson(ch), '', dialstring));
+  ch.state = 'Up';
+  state.emit(ch.app, events.stateChange(ch));
+  state.emit(ch.app, events.dial(channelJson(ch), 'ANSWER', dialstring));
+  ch.dialplan = { ...APP_DIAL, app_name: 'Stasis', app_data: req.data === '' ? req.app : `${req.app},${req.data}` };
+  state.emit(ch.app, events.varset(ch, 'STASISSTATUS', ''));
+  ch.inStasis = true;
+  state.emit(ch.app, events.stasisStart(ch, req.data === '' ? [] : [req.data]));
+  return reply;
+}
+
+function newMediaChannel(req: MediaRequest): SimChannel {
+  const name =
+    req.encapsulation === 'audiosocket'
+      ? `AudioSocket/${req.externalHost}-${req.data}`
+      : `UnicastRTP/${req.externalHost}-${nextRtpTag()}`;
+  return {
+    id: req.channelId !== '' ? req.channelId : nextUniqueId(),
+    name,
+    state: 'Down',
+    caller: { name: '', number: '' },
+    dialplan: { ...APP_DIAL },
+    creationtime: ariTime(),
+    app: req.app,
+    kind: ChannelKind.media,
+    inStasis: false,
+    bridge: undefined,
+    bridgePeer: '',
+    record: undefined,
+    dialDialplan: { ...APP_DIAL },
+    media: undefined,
+    mediaClosing: false,
+  };
+}
+
+/** Reads and discards the peer's audio; the peer closing hangs the channel up. */
+function attachMediaSocket(state: SimState, ch: SimChannel, socket: Socket): void {
+  ch.media = socket;
+  socket.on('error', () => {});
+  socket.on('close', () => {
+    if (!ch.mediaClosing) {
+      ch.media = undefined;
+      state.endChannel(ch, EndReason.farEnd);
+    }
+  });
+  socket.resume();
+}

@@ -1,0 +1,61 @@
+// Standalone ARI simulator for the demo and the benchmark. Config from env (see API.md);
+// prints one JSON status line at start and one at stop, never the password.
+
+import { AriSimulator } from './ari-simulator.js';
+import { readInt } from './env-int.js';
+
+async function main(): Promise<void> {
+  const env = process.env;
+  const problems: string[] = [];
+  const port = readInt(env, 'SIM_PORT', 8088, problems, 0, 65535);
+  const rate = readInt(env, 'SIM_CALL_RATE', 0, problems);
+  const holdMs = readInt(env, 'SIM_HOLD_MS', 5000, problems);
+  const latencyMs = readInt(env, 'SIM_LATENCY_MS', 0, problems);
+  if (problems.length > 0) {
+    for (const p of problems) process.stderr.write(`config: ${p}\n`);
+    process.exit(1);
+  }
+  const app = env.SIM_APP || 'ai_app';
+  const sim = await AriSimulator.start({
+    host: env.SIM_HOST || '127.0.0.1',
+    port,
+    latencyMs,
+    ...(env.ARI_USER ? { username: env.ARI_USER } : {}),
+    ...(env.ARI_PASSWORD ? { password: env.ARI_PASSWORD } : {}),
+  });
+  process.stdout.write(`${JSON.stringify({ status: 'listening', ari: sim.baseUrl, events: sim.wsUrl, app, rate, holdMs })}\n`);
+
+  let placed = 0;
+  let refused = 0;
+  let generator: NodeJS.Timeout | undefined;
+  if (rate > 0) {
+    // Calls arrive only while the app is connected, like Stasis() in a real dialplan.
+    const start = Date.now();
+    generator = setInterval(() => {
+      const due = Math.floor(((Date.now() - start) * rate) / 1000);
+      while (placed + refused < due) {
+        try {
+          const record = sim.placeCall({ app });
+          placed += 1;
+          setTimeout(() => sim.hangup(record.channelId), holdMs);
+        } catch {
+          refused += 1;
+        }
+      }
+    }, 10);
+  }
+
+  const shutdown = async () => {
+    clearInterval(generator);
+    await sim.stop();
+    process.stdout.write(`${JSON.stringify({ status: 'stopped', placed, refused, requests: sim.requests.length })}\n`);
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown());
+  process.once('SIGINT', () => void shutdown());
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`ari-simulator failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,73 @@
+// In-memory channels and bridges, and their ARI JSON snapshots.
+
+import type { Socket } from 'node:net';
+import type { Bridge, CallRecord, CallerId, Channel, ChannelState, DialplanCep } from './types.js';
+
+export const ChannelKind = { caller: 'caller', media: 'media' } as const;
+export type ChannelKind = (typeof ChannelKind)[keyof typeof ChannelKind];
+
+export interface SimChannel {
+  id: string;
+  name: string;
+  state: ChannelState;
+  caller: CallerId;
+  dialplan: DialplanCep;
+  creationtime: string;
+  app: string;
+  kind: ChannelKind;
+  /** True from the moment its StasisStart has been sent until it leaves Stasis. */
+  inStasis: boolean;
+  bridge: SimBridge | undefined;
+  /** Current BRIDGEPEER value; '' when unset (Asterisk only clears it on the leaving side). */
+  bridgePeer: string;
+  record: CallRecord | undefined;
+  /** externalMedia only: the dialplan location it returns to after Stasis (AppDial2). */
+  dialDialplan: DialplanCep | undefined;
+  media: Socket | undefined;
+  /** Set when the simulator closes the media socket itself, so the close is not a peer hangup. */
+  mediaClosing: boolean;
+}
+
+export interface SimBridge {
+  id: string;
+  technology: string;
+  bridgeType: string;
+  name: string;
+  creationtime: string;
+  channels: SimChannel[];
+  /** Apps that had a channel in the bridge: Asterisk subscribes them and sends them BridgeDestroyed. */
+  apps: Set<string>;
+}
+
+export const NO_CALLER: CallerId = { name: '', number: '' };
+
+export function channelJson(ch: SimChannel, override?: Partial<Pick<Channel, 'state' | 'dialplan' | 'channelvars'>>): Channel {
+  const json: Channel = {
+    id: ch.id,
+    name: ch.name,
+    state: override?.state ?? ch.state,
+    protocol_id: '',
+    caller: { ...ch.caller },
+    connected: { ...NO_CALLER },
+    accountcode: '',
+    dialplan: { ...(override?.dialplan ?? ch.dialplan) },
+    creationtime: ch.creationtime,
+    language: 'en',
+  };
+  if (override?.channelvars !== undefined) json.channelvars = override.channelvars;
+  return json;
+}
+
+export function bridgeJson(b: SimBridge): Bridge {
+  return {
+    id: b.id,
+    technology: b.technology,
+    bridge_type: b.bridgeType,
+    bridge_class: 'stasis',
+    creator: 'Stasis',
+    name: b.name,
+    channels: b.channels.map((c) => c.id),
+    creationtime: b.creationtime,
+    video_mode: 'talker',
+  };
+}

@@ -1,0 +1,117 @@
+// The simulated Asterisk core: live channels and bridges by id, and the two transitions every
+// teardown path shares (leaving a bridge, leaving Stasis), so their event order is written once.
+
+import { performance } from 'node:perf_hooks';
+import type { AppSockets } from './app-sockets.js';
+import { events } from './event-builders.js';
+import { channelJson, ChannelKind, type SimBridge, type SimChannel } from './sim-model.js';
+import type { CallRecord, EndedBy } from './types.js';
+
+/** How a channel leaves: an ARI DELETE, the far end hanging up, or POST /continue. */
+export const EndReason = { ari: 'ari', farEnd: 'farEnd', continue: 'continue' } as const;
+export type EndReason = (typeof EndReason)[keyof typeof EndReason];
+
+/** A continued channel lingers (out of Stasis) this long before it is gone, as it runs on in the dialplan. */
+const CONTINUE_LINGER_MS = 20;
+
+export class SimState {
+  readonly channels = new Map<string, SimChannel>();
+  readonly bridges = new Map<string, SimBridge>();
+  readonly calls = new Map<string, CallRecord>();
+  readonly callEndListeners = new Set<(record: CallRecord) => void>();
+  readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    readonly sockets: AppSockets,
+    readonly mediaConnectTimeoutMs: number,
+    readonly asteriskId: string,
+  ) {}
+
+  /** Every event ends with asterisk_id and application, in that order. */
+  emit(app: string, event: Record<string, unknown>): void {
+    this.sockets.send(app, { ...event, asterisk_id: this.asteriskId, application: app });
+  }
+
+  /** Timers the simulator owns, cleared on stop(). */
+  later(ms: number, fn: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn();
+    }, ms);
+    this.timers.add(timer);
+  }
+
+  /** The channel leaves its bridge: [ChannelVarset BRIDGEPEER=""], ChannelLeftBridge. */
+  leaveBridge(ch: SimChannel, clearPeer: boolean): void {
+    const bridge = ch.bridge;
+    if (bridge === undefined) return;
+    if (clearPeer && ch.bridgePeer !== '') this.emit(ch.app, events.varset(ch, 'BRIDGEPEER', ''));
+    ch.bridgePeer = '';
+    const at = bridge.channels.indexOf(ch);
+    if (at >= 0) bridge.channels.splice(at, 1);
+    ch.bridge = undefined;
+    this.emit(ch.app, events.leftBridge(bridge, ch));
+  }
+
+  /**
+   * Takes a channel out of the simulation with the recorded sequence:
+   * ChannelHangupRequest, [BRIDGEPEER, ChannelLeftBridge], StasisEnd, and for channels the app
+   * created (externalMedia) STASISSTATUS=SUCCESS + ChannelDestroyed. Dialplan callers get no
+   * ChannelDestroyed: without subscribeAll the app is unsubscribed at StasisEnd.
+   */
+  endChannel(ch: SimChannel, reason: EndReason): void {
+    if (this.channels.get(ch.id) !== ch) return;
+    if (!ch.inStasis) {
+      // Already left Stasis (continue): the app hears nothing more about it.
+      this.forget(ch);
+      return;
+    }
+    if (reason === EndReason.continue) {
+      this.leaveBridge(ch, false);
+      ch.inStasis = false;
+      this.emit(ch.app, events.stasisEnd(ch));
+      this.markEnded(ch, 'continue');
+      this.later(CONTINUE_LINGER_MS, () => this.forget(ch));
+      return;
+    }
+    this.emit(ch.app, reason === EndReason.ari ? events.hangupRequest(ch, 32, true) : events.hangupRequest(ch, 0, false));
+    this.leaveBridge(ch, true);
+    ch.inStasis = false;
+    this.emit(ch.app, events.stasisEnd(ch));
+    if (ch.kind === ChannelKind.media) {
+      this.emit(ch.app, events.varset(ch, 'STASISSTATUS', 'SUCCESS'));
+      this.emit(ch.app, events.destroyed(channelJson(ch, ch.dialDialplan ? { dialplan: ch.dialDialplan } : undefined)));
+    }
+    this.markEnded(ch, reason === EndReason.ari ? 'ari' : 'caller');
+    this.forget(ch);
+  }
+
+  private markEnded(ch: SimChannel, by: EndedBy): void {
+    const record = ch.record;
+    if (record === undefined || record.endedAt !== undefined) return;
+    record.endedAt = performance.now();
+    record.endedBy = by;
+    for (const fn of this.callEndListeners) fn(record);
+  }
+
+  private forget(ch: SimChannel): void {
+    if (this.channels.get(ch.id) === ch) this.channels.delete(ch.id);
+    if (ch.bridge !== undefined) {
+      const at = ch.bridge.channels.indexOf(ch);
+      if (at >= 0) ch.bridge.channels.splice(at, 1);
+      ch.bridge = undefined;
+    }
+    closeMedia(ch);
+  }
+}
+
+/** Asterisk just closes the AudioSocket TCP connection on hangup (no 0x00 frame). */
+export function closeMedia(ch: SimChannel): void {
+  const socket = ch.media;
+  if (socket === undefined) return;
+  ch.mediaClosing = true;
+  ch.media = undefined;
+  socket.end();
+  // A peer that never closes its side must not keep the socket forever.
+  setTimeout(() => socket.destroy(), 2000).unref();
+}
