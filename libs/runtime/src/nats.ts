@@ -21,6 +21,8 @@ export async function connectNats({ url, name, log }: NatsOptions): Promise<Nats
     reconnectJitter: 250,
     waitOnFirstConnect: true,
     pingInterval: 10_000,
+    // Skips an Error (stack capture) per request: requests are the controller's hot path.
+    noAsyncTraces: true,
   });
   log.info({ server: nc.getServer() }, 'connected to NATS');
   void (async () => {

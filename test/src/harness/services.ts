@@ -28,7 +28,9 @@ export interface ServiceProcess {
 }
 
 export function startService(name: ServiceName, env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, [`${repoRoot}services/${name}/dist/main.js`], {
+  // AVB_NODE_ARGS passes flags such as --cpu-prof to every service (NODE_OPTIONS refuses those).
+  const nodeArgs = process.env.AVB_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, `${repoRoot}services/${name}/dist/main.js`], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
