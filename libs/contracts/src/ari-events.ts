@@ -4,7 +4,7 @@
  * the events they act on with the schemas below.
  */
 import { z } from 'zod';
-import { Bridge, Channel } from './ari-models.js';
+import { Channel } from './ari-models.js';
 import { SubjectToken } from './ids.js';
 
 /** The minimum a WebSocket frame must be for the gateway to relay it. */
@@ -43,45 +43,8 @@ export const ChannelDestroyed = z.looseObject({
 });
 export type ChannelDestroyed = z.infer<typeof ChannelDestroyed>;
 
-export const ChannelHangupRequest = z.looseObject({
-  ...EventBase,
-  type: z.literal('ChannelHangupRequest'),
-  cause: z.number().optional(),
-  soft: z.boolean().optional(),
-  channel: Channel,
-});
-export type ChannelHangupRequest = z.infer<typeof ChannelHangupRequest>;
-
-export const ChannelEnteredBridge = z.looseObject({
-  ...EventBase,
-  type: z.literal('ChannelEnteredBridge'),
-  bridge: Bridge,
-  channel: Channel,
-});
-export type ChannelEnteredBridge = z.infer<typeof ChannelEnteredBridge>;
-
-export const ChannelLeftBridge = z.looseObject({
-  ...EventBase,
-  type: z.literal('ChannelLeftBridge'),
-  bridge: Bridge,
-  channel: Channel,
-});
-export type ChannelLeftBridge = z.infer<typeof ChannelLeftBridge>;
-
-export const BridgeDestroyed = z.looseObject({
-  ...EventBase,
-  type: z.literal('BridgeDestroyed'),
-  bridge: Bridge,
-});
-export type BridgeDestroyed = z.infer<typeof BridgeDestroyed>;
-
 export const ApplicationReplaced = z.looseObject({
   ...EventBase,
   type: z.literal('ApplicationReplaced'),
 });
 export type ApplicationReplaced = z.infer<typeof ApplicationReplaced>;
-
-/** The events the call controller acts on. */
-export const CallControlEvent = z.discriminatedUnion('type', [StasisStart, StasisEnd, ChannelDestroyed]);
-export type CallControlEvent = z.infer<typeof CallControlEvent>;
-export const CALL_CONTROL_EVENT_TYPES = ['StasisStart', 'StasisEnd', 'ChannelDestroyed'] as const;

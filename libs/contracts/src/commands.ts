@@ -84,7 +84,6 @@ export const Commands = {
 
 export type Commands = typeof Commands;
 export type CommandName = keyof Commands;
-export const COMMAND_NAMES = Object.keys(Commands) as CommandName[];
 /** What a caller may send (optional fields may be left out). */
 export type CommandParams<N extends CommandName> = z.input<Commands[N]['params']>;
 /** What the gateway has validated. */

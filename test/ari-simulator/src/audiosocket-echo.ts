@@ -49,6 +49,9 @@ function silenceFrame(kind: number): Buffer {
   return frame;
 }
 
+/** Sessions remembered for inspection; older ones are forgotten. */
+const MAX_SESSIONS = 10_000;
+
 export class AudioSocketEcho {
   readonly port: number;
   readonly host: string;
@@ -120,6 +123,8 @@ export class AudioSocketEcho {
       if (frame.kind !== FrameKind.uuid || frame.payload.length !== 16) return false;
       const session: EchoSession = { connectedAt: conn.connectedAt, bytesIn: conn.bytesIn, framesOut: 0 };
       this.sessions.set(uuidFromBytes(frame.payload), session);
+      // Long-running (the demo): remember only the newest sessions.
+      if (this.sessions.size > MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value as string);
       conn.session = session;
       this.active.add(conn);
       this.sendFrame(conn);

@@ -41,10 +41,15 @@ export function placeCall(state: SimState, opts: PlaceCallOptions = {}): CallRec
   };
   state.channels.set(id, ch);
   state.calls.set(id, record);
+  // A long-running demo places calls for hours: keep the newest records only.
+  if (state.calls.size > MAX_CALL_RECORDS) state.calls.delete(state.calls.keys().next().value as string);
   record.startedAt = performance.now();
   state.emit(app, events.stasisStart(ch, args));
   return record;
 }
+
+/** Call records kept for tests and the benchmark; older ones are forgotten. */
+export const MAX_CALL_RECORDS = 200_000;
 
 /** The caller hangs up (SIP BYE / Local ;1 hangup). No-op when the channel is gone. */
 export function hangupFromFarEnd(state: SimState, channelId: string): void {

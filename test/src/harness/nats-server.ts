@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { reapOnExit } from './reaper.js';
 import { freePort, waitUntil } from './util.js';
 import { createConnection } from 'node:net';
 
@@ -34,12 +35,18 @@ export async function startNatsServer(opts: { jetstream?: boolean } = {}): Promi
     const args = ['-a', '127.0.0.1', '-p', String(port), '--http_port', '0'];
     if (opts.jetstream) args.push('-js', '-sd', storeDir);
     const proc = spawn(natsServerBinary(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    reapOnExit(proc);
     let stderr = '';
     proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const spawnError = new Promise<never>((_, reject) =>
       proc.once('error', (err) => reject(new Error(`cannot start nats-server (${natsServerBinary()}): ${err.message}. Install it: apt-get install -y nats-server`))),
     );
-    await Promise.race([spawnError, waitUntil(() => canConnect(port), 10_000, `nats-server on ${port}: ${stderr}`)]);
+    try {
+      await Promise.race([spawnError, waitUntil(() => canConnect(port), 10_000, `nats-server on ${port}`)]);
+    } catch (err) {
+      proc.kill('SIGKILL');
+      throw new Error(`${(err as Error).message}; stderr: ${stderr}`);
+    }
     child = proc;
   };
 

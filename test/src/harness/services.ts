@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { reapOnExit } from './reaper.js';
 import { waitUntil } from './util.js';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -34,6 +35,7 @@ export function startService(name: ServiceName, env: Record<string, string>): Se
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  reapOnExit(child);
   const lines: LogLine[] = [];
   const collect = (stream: NodeJS.ReadableStream | null) => {
     if (!stream) return;

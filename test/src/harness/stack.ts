@@ -34,10 +34,32 @@ export interface Stack {
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const cleanUp = async () => {
+    for (const fn of cleanups.reverse()) await fn().catch(() => undefined);
+  };
+  try {
+    return await launch(opts, cleanups, cleanUp);
+  } catch (err) {
+    // A half-started stack must not outlive the failed `before` that started it.
+    await cleanUp();
+    throw err;
+  }
+}
+
+async function launch(
+  opts: StackOptions,
+  cleanups: Array<() => Promise<unknown>>,
+  cleanUp: () => Promise<void>,
+): Promise<Stack> {
   const nats = await startNatsServer();
+  cleanups.push(() => nats.stop());
   const sim = await AriSimulator.start({ username: ARI_USER, password: ARI_PASSWORD, latencyMs: opts.simLatencyMs ?? 0 });
+  cleanups.push(() => sim.stop());
   const echo = await AudioSocketEcho.start({ host: '127.0.0.1', port: 0 });
+  cleanups.push(() => echo.stop());
   const processes: ServiceProcess[] = [];
+  cleanups.push(() => Promise.all(processes.map((p) => p.stop('SIGTERM', 5000))));
 
   const gateway = startService('ari-gateway', {
     NATS_URL: nats.url,
@@ -74,15 +96,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   for (let i = 0; i < (opts.controllers ?? 1); i++) controllers.push(await startController());
 
   const nc = await connect({ servers: nats.url, name: 'test' });
+  cleanups.push(() => nc.close());
   return {
     nats, sim, echo, gateway, controllers, nc, startController,
     allLogLines: () => processes.flatMap((p) => p.lines.map((l) => l.raw)),
-    async stop() {
-      await nc.close().catch(() => undefined);
-      await Promise.all(processes.map((p) => p.stop('SIGTERM', 5000)));
-      await sim.stop();
-      await echo.stop();
-      await nats.stop();
-    },
+    stop: cleanUp,
   };
 }
