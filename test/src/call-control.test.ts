@@ -119,6 +119,17 @@ describe('call control end to end', () => {
     assert.equal(stack.controllers[0]!.child.exitCode, null, 'controller still running');
   });
 
+  it('a call set up before the ARI WebSocket dropped is still torn down after the reconnect', async () => {
+    const call = stack.sim.placeCall();
+    await stack.sim.waitFor(() => call.bridgedAt !== undefined, 5000, 'call bridged');
+    const connectedBefore = stack.gateway.lines.filter((l) => l.json?.msg === 'ARI connected').length;
+    stack.sim.dropWebSockets();
+    await waitUntil(() => stack.gateway.lines.filter((l) => l.json?.msg === 'ARI connected').length > connectedBefore, 5000, 'gateway reconnected');
+    await stack.sim.waitFor(() => stack.sim.connections(APP) === 1, 5000, 'app socket back');
+    stack.sim.hangup(call.channelId);
+    await nothingLeft('hangup after reconnect');
+  });
+
   it('never logs the ARI password', () => {
     const lines = stack.allLogLines();
     assert.ok(lines.length > 100, 'services logged');
@@ -148,6 +159,30 @@ describe('call setup failures', () => {
     await stack.sim.waitFor(() => stack.sim.channels().length === 0 && stack.sim.bridges().length === 0, 5000, 'nothing left');
     await waitUntil(() => callEvents.some((e) => e.channelId === call.channelId && e.kind === 'failed'), 5000, 'failed event');
     assert.equal(callEvents.find((e) => e.channelId === call.channelId)!.cause, 'setup_failed:media:ari_error');
+  });
+});
+
+describe('RTP media', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({
+      controllers: 1,
+      controllerEnv: { EXTERNAL_MEDIA_ENCAPSULATION: 'rtp', EXTERNAL_MEDIA_TRANSPORT: 'udp', EXTERNAL_MEDIA_FORMAT: 'ulaw' },
+    });
+  });
+  after(async () => stack?.stop());
+
+  it('uses the configured encapsulation, transport and format', async () => {
+    const call = stack.sim.placeCall();
+    await stack.sim.waitFor(() => call.bridgedAt !== undefined, 5000, 'call bridged');
+    const media = stack.sim.channels().find((c) => c.id === call.mediaChannelIds[0]);
+    assert.match(media?.name ?? '', /^UnicastRTP\//);
+    const request = stack.sim.requests.find((r) => r.path === '/ari/channels/externalMedia');
+    assert.equal(request?.query.encapsulation, 'rtp');
+    assert.equal(request?.query.transport, 'udp');
+    assert.equal(request?.query.format, 'ulaw');
+    stack.sim.hangup(call.channelId);
+    await stack.sim.waitFor(() => stack.sim.channels().length === 0 && stack.sim.bridges().length === 0, 5000, 'nothing left');
   });
 });
 

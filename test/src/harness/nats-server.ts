@@ -3,6 +3,7 @@
  * may already listen on 4222). Fails loudly when the binary is missing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,9 +21,10 @@ export interface NatsServer {
   stop(): Promise<void>;
 }
 
+/** NATS_SERVER_BIN, else Debian's path, else whatever `nats-server` PATH finds. */
 export function natsServerBinary(): string {
-  const candidates = [process.env.NATS_SERVER_BIN, '/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'];
-  for (const c of candidates) if (c) return c;
+  if (process.env.NATS_SERVER_BIN) return process.env.NATS_SERVER_BIN;
+  for (const c of ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server']) if (existsSync(c)) return c;
   return 'nats-server';
 }
 
