@@ -5,33 +5,32 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CallEvent, subjects } from '@avb/contracts';
-import type { Subscription } from 'nats';
-import { APP, ARI_PASSWORD, NODE, startStack, type Stack } from './harness/stack.js';
+import { collect, type Collector } from './harness/gateway-client.js';
+import { APP, ARI_PASSWORD, NODE, nothingLeft as simEmpty, startStack, type Stack } from './harness/stack.js';
 import { percentile, sleep, waitUntil } from './harness/util.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const decoder = new TextDecoder();
+
+/** The call events published for one caller channel, validated against the contract. */
+const callEventsOf = (events: Collector, channelId: string) =>
+  events.json().map((e) => CallEvent.parse(e)).filter((e) => e.channelId === channelId);
 
 describe('call control end to end', () => {
   let stack: Stack;
-  const callEvents: CallEvent[] = [];
-  let sub: Subscription;
+  let callEvents: Collector;
 
   before(async () => {
     stack = await startStack({ controllers: 1 });
-    sub = stack.nc.subscribe(subjects.callEvents(APP), {
-      callback: (_err, msg) => callEvents.push(CallEvent.parse(JSON.parse(decoder.decode(msg.data)))),
-    });
+    callEvents = collect(stack.nc, subjects.callEvents(APP));
     await stack.nc.flush();
   });
   after(async () => {
-    sub?.unsubscribe();
+    callEvents?.stop();
     await stack?.stop();
   });
 
-  const nothingLeft = (what: string) =>
-    stack.sim.waitFor(() => stack.sim.channels().length === 0 && stack.sim.bridges().length === 0, 10_000, `nothing left after ${what}`);
-  const eventsOf = (channelId: string) => callEvents.filter((e) => e.channelId === channelId);
+  const nothingLeft = (what: string) => simEmpty(stack.sim, what);
+  const eventsOf = (channelId: string) => callEventsOf(callEvents, channelId);
 
   it('sets up one call: caller and exactly one media channel bridged, UUID to the media server; tears it down', async () => {
     const call = stack.sim.placeCall({ callerNumber: '+4930123456', callerName: 'Alice' });
@@ -88,7 +87,13 @@ describe('call control end to end', () => {
     const records = await stack.sim.runLoad({ count: 200, rate: 200, holdMs: (i) => i % 21, timeoutMs: 30_000 });
     assert.equal(records.length, 200);
     await nothingLeft('early hangups');
-    await waitUntil(() => records.every((r) => eventsOf(r.channelId).some((e) => e.kind === 'ended' || e.kind === 'failed')), 10_000, 'every call reported its end');
+    const reportedEnd = () => new Set(
+      callEvents.json().map((e) => CallEvent.parse(e)).filter((e) => e.kind !== 'started').map((e) => e.channelId),
+    );
+    await waitUntil(() => {
+      const ended = reportedEnd();
+      return records.every((r) => ended.has(r.channelId));
+    }, 10_000, 'every call reported its end');
   });
 
   it('when the media channel ends first, the caller is hung up and the bridge removed', async () => {
@@ -140,14 +145,12 @@ describe('call control end to end', () => {
 
 describe('call setup failures', () => {
   let stack: Stack;
-  const callEvents: CallEvent[] = [];
+  let callEvents: Collector;
 
   before(async () => {
     // Nothing listens on port 9: externalMedia fails like Asterisk's (500 after connect fails).
     stack = await startStack({ controllers: 1, controllerEnv: { AUDIOSOCKET_PORT: '9' } });
-    stack.nc.subscribe(subjects.callEvents(APP), {
-      callback: (_err, msg) => callEvents.push(CallEvent.parse(JSON.parse(decoder.decode(msg.data)))),
-    });
+    callEvents = collect(stack.nc, subjects.callEvents(APP));
     await stack.nc.flush();
   });
   after(async () => stack?.stop());
@@ -156,9 +159,9 @@ describe('call setup failures', () => {
     const call = stack.sim.placeCall();
     await stack.sim.waitFor(() => call.endedAt !== undefined, 10_000, 'caller hung up');
     assert.equal(call.endedBy, 'ari');
-    await stack.sim.waitFor(() => stack.sim.channels().length === 0 && stack.sim.bridges().length === 0, 5000, 'nothing left');
-    await waitUntil(() => callEvents.some((e) => e.channelId === call.channelId && e.kind === 'failed'), 5000, 'failed event');
-    assert.equal(callEvents.find((e) => e.channelId === call.channelId)!.cause, 'setup_failed:media:ari_error');
+    await simEmpty(stack.sim, 'a failed setup', 5000);
+    await waitUntil(() => callEventsOf(callEvents, call.channelId).some((e) => e.kind === 'failed'), 5000, 'failed event');
+    assert.equal(callEventsOf(callEvents, call.channelId)[0]!.cause, 'setup_failed:media:ari_error');
   });
 });
 
@@ -182,7 +185,7 @@ describe('RTP media', () => {
     assert.equal(request?.query.transport, 'udp');
     assert.equal(request?.query.format, 'ulaw');
     stack.sim.hangup(call.channelId);
-    await stack.sim.waitFor(() => stack.sim.channels().length === 0 && stack.sim.bridges().length === 0, 5000, 'nothing left');
+    await simEmpty(stack.sim, 'the call', 5000);
   });
 });
 
@@ -195,7 +198,7 @@ describe('several controllers', () => {
 
   it('share the calls: each call set up exactly once by one instance', async () => {
     const records = await stack.sim.runLoad({ count: 100, rate: 100, holdMs: 200, timeoutMs: 30_000 });
-    await stack.sim.waitFor(() => stack.sim.channels().length === 0 && stack.sim.bridges().length === 0, 10_000, 'nothing left');
+    await simEmpty(stack.sim, '100 shared calls');
     for (const r of records) assert.equal(r.bridgeIds.length, 1);
     const started = stack.controllers.map((c) => c.lines.filter((l) => l.json?.msg === 'call started').length);
     assert.equal(started.reduce((a, b) => a + b, 0), 100);
@@ -208,6 +211,6 @@ describe('several controllers', () => {
     const call = stack.sim.placeCall();
     await stack.sim.waitFor(() => call.bridgedAt !== undefined, 5000, 'call bridged by the remaining controller');
     stack.sim.hangup(call.channelId);
-    await stack.sim.waitFor(() => stack.sim.channels().length === 0 && stack.sim.bridges().length === 0, 5000, 'nothing left');
+    await simEmpty(stack.sim, 'the call', 5000);
   });
 });

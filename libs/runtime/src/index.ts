@@ -3,3 +3,4 @@ export * from './load-config.js';
 export * from './nats.js';
 export * from './shutdown.js';
 export * from './rate-limited-log.js';
+export * from './settles-within.js';

@@ -7,7 +7,7 @@ import {
   Commands, ErrorCode, MAX_COMMAND_BYTES, isCommandName, parseCommandSubject, subjects,
   type CommandName, type ErrorBody, type Reply, type ValidCommandParams,
 } from '@avb/contracts';
-import { rateLimitedWarn, type Logger } from '@avb/runtime';
+import { rateLimitedWarn, settlesWithin, type Logger } from '@avb/runtime';
 import type { NatsConnection, NatsError, ServiceMsg } from 'nats';
 import type { z } from 'zod';
 import type { AriHttp } from './ari-http.js';
@@ -110,11 +110,12 @@ export async function startCommandService(opts: CommandServiceOptions): Promise<
     const outcome = await ari.request(routed.route);
     const latencyMs = performance.now() - started;
     stats.commandDone(name, outcome.ok ? 'ok' : outcome.error.code, latencyMs);
-    const clog = log.child({ command: name, ids: idsOf(checked.params) });
     if (outcome.ok) {
-      clog.debug({ status: outcome.status, latencyMs }, 'command done');
+      // The hot path: no child logger unless the line is written.
+      if (log.isLevelEnabled('debug')) log.child({ command: name, ids: idsOf(checked.params) }).debug({ status: outcome.status, latencyMs }, 'command done');
       return respond(msg, { ok: true, result: outcome.result });
     }
+    const clog = log.child({ command: name, ids: idsOf(checked.params) });
     if (outcome.error.code === ErrorCode.Internal) clog.error({ err: outcome.cause, latencyMs }, 'command failed');
     else clog.warn({ error: outcome.error, latencyMs }, 'command failed');
     respond(msg, { ok: false, error: outcome.error });
@@ -148,25 +149,12 @@ export async function startCommandService(opts: CommandServiceOptions): Promise<
 
   return {
     async stop(graceMs) {
-      await withTimeout(service.stop(), graceMs);
+      await settlesWithin(service.stop(), graceMs);
       if (inflight.size > 0) {
         log.info({ inflight: inflight.size }, 'waiting for in-flight commands');
-        const settled = await withTimeout(Promise.allSettled([...inflight]), graceMs);
+        const settled = await settlesWithin(Promise.allSettled([...inflight]), graceMs);
         if (!settled) log.warn({ inflight: inflight.size }, 'in-flight commands not answered in time');
       }
     },
   };
-}
-
-/** Resolves true when `p` settles within `ms`, false otherwise. */
-async function withTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([p.then(() => true, () => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

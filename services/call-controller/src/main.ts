@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ControllerConfig, toSubjectToken } from '@avb/contracts';
-import { connectNats, createLogger, loadConfigOrExit, onShutdown } from '@avb/runtime';
+import { connectNats, createLogger, loadConfigOrExit, onShutdown, settlesWithin } from '@avb/runtime';
 import { createAriCommands } from './ari-commands.js';
 import { CallActor } from './call-actor.js';
 import { createCallEventPublisher } from './call-events.js';
@@ -66,9 +66,8 @@ onShutdown(log, async () => {
   // New calls go to the other instances from now on; calls being set up finish (or roll back).
   await router.stopNewCalls();
   const settingUp = [...registry.all()].filter((a) => a.phase === 'setup' || a.phase === 'teardown');
-  const grace = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), config.SHUTDOWN_GRACE_MS).unref());
-  const outcome = await Promise.race([Promise.all(settingUp.map((a) => a.finished)), grace]);
-  if (outcome === 'timeout') log.warn({ pending: settingUp.filter((a) => a.phase !== 'done').length }, 'calls still in setup at shutdown');
+  const settled = await settlesWithin(Promise.all(settingUp.map((a) => a.finished)), config.SHUTDOWN_GRACE_MS);
+  if (!settled) log.warn({ pending: settingUp.filter((a) => a.phase !== 'done').length }, 'calls still in setup at shutdown');
   const active = [...registry.all()].filter((a) => a.phase === 'active').length;
   if (active > 0) log.warn({ active }, 'leaving active calls behind; without shared call state no other instance can end them');
   await router.stop();

@@ -4,7 +4,7 @@
  * serving before NATS is reachable, so /health can say "down".
  */
 import { HealthConfig } from '@avb/contracts';
-import { connectNats, createLogger, loadConfigOrExit, onShutdown } from '@avb/runtime';
+import { connectNats, createLogger, loadConfigOrExit, onShutdown, settlesWithin } from '@avb/runtime';
 import { H3, serve } from 'h3';
 import type { NatsConnection } from 'nats';
 import { discoverInstances } from './discovery.js';
@@ -24,9 +24,9 @@ async function check(): Promise<HealthReport> {
   const conn = nc;
   if (!conn || conn.isClosed()) return buildReport(false, []);
   // A flush is a round trip to the server; while NATS is away it would wait for the reconnect.
-  const timeout = new Promise<false>((r) => setTimeout(() => r(false), DISCOVERY_WAIT_MS).unref());
-  const reachable = await Promise.race([conn.flush().then(() => true, () => false), timeout]);
-  if (!reachable) return buildReport(false, []);
+  let flushed = false;
+  const answered = await settlesWithin(conn.flush().then(() => (flushed = true)), DISCOVERY_WAIT_MS);
+  if (!answered || !flushed) return buildReport(false, []);
   return buildReport(true, await discoverInstances(conn, DISCOVERY_WAIT_MS));
 }
 

@@ -103,3 +103,8 @@ async function launch(
     stop: cleanUp,
   };
 }
+
+/** Resolves once the simulator holds no channel and no bridge: the call flow leaked nothing. */
+export function nothingLeft(sim: AriSimulator, what: string, timeoutMs = 10_000): Promise<void> {
+  return sim.waitFor(() => sim.channels().length === 0 && sim.bridges().length === 0, timeoutMs, `nothing left after ${what}`);
+}
