@@ -10,10 +10,15 @@ const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'si
 const Seconds = z.coerce.number().positive().max(3600);
 const Millis = z.coerce.number().int().nonnegative().max(3_600_000);
 
+/** A JetStream stream, consumer or KV bucket name. */
+const JsName = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
+
 const common = {
   NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
   LOG_LEVEL: LogLevel,
   ARI_APP: SubjectToken.default('ai_app'),
+  /** The JetStream stream that keeps every `ari.event.>` message. */
+  EVENTS_STREAM: JsName.default('ARI_EVENTS'),
 };
 
 export const GatewayConfig = z
@@ -29,6 +34,15 @@ export const GatewayConfig = z
     ARI_PING_INTERVAL_MS: Millis.min(100).default(20_000),
     ARI_RECONNECT_MIN_MS: Millis.min(10).default(500),
     ARI_RECONNECT_MAX_MS: Millis.min(10).default(30_000),
+    /** Bounds of the event stream (it is created or updated with these at start). */
+    EVENTS_MAX_AGE_S: z.coerce.number().int().min(1).max(30 * 86_400).default(3600),
+    EVENTS_MAX_BYTES: z.coerce.number().int().min(1024 * 1024).default(1024 * 1024 * 1024),
+    /** Window in which a re-published event (same message id) is stored only once. */
+    EVENTS_DUPLICATE_WINDOW_S: z.coerce.number().int().min(1).max(3600).default(120),
+    /** KV bucket of the per-node leases: one gateway per node holds the ARI WebSocket. */
+    LEASES_BUCKET: JsName.default('avb_gateway_leases'),
+    /** A gateway that stops renewing loses the node this long after its last renewal. */
+    GATEWAY_LEASE_TTL_MS: Millis.min(300).default(3000),
   })
   .transform((c) => ({ ...c, ARI_NODE: c.ARI_NODE ?? toSubjectToken(new URL(c.ARI_BASE_URL).hostname) }));
 export type GatewayConfig = z.infer<typeof GatewayConfig>;
@@ -48,6 +62,20 @@ export const ControllerConfig = z.object({
   CONTROLLER_QUEUE: SubjectToken.default('call-controller'),
   /** On SIGTERM, how long in-flight calls get to finish setting up or tearing down. */
   SHUTDOWN_GRACE_MS: Millis.default(10_000),
+  /** KV bucket of the shared call state. */
+  CALLS_BUCKET: JsName.default('avb_calls'),
+  /** Entries not refreshed for this long expire (reconciliation refreshes live calls). */
+  CALL_STATE_TTL_S: z.coerce.number().int().min(60).max(30 * 86_400).default(6 * 3600),
+  /** An event not acked this long after delivery goes to another instance. */
+  CONSUMER_ACK_WAIT_MS: Millis.min(500).default(10_000),
+  /** How often Asterisk's bridges and channels are compared with the call state. */
+  RECONCILE_INTERVAL_S: z.coerce.number().int().min(1).max(86_400).default(60),
+  /** Resources and calls younger than this are left to the setup still working on them. */
+  RECONCILE_GRACE_MS: Millis.default(10_000),
+  /** When no gateway answers (no responders), how long a command is retried before it fails. */
+  GATEWAY_WAIT_MS: Millis.default(5_000),
+  /** When the media server cannot be reached: hang the caller up, or continue it in the dialplan. */
+  EXTERNAL_MEDIA_FAILURE_ACTION: z.enum(['hangup', 'continue']).default('hangup'),
 });
 export type ControllerConfig = z.infer<typeof ControllerConfig>;
 

@@ -1,7 +1,8 @@
 /** The gateway's ARI connection state, published on `ari.status.<app>.<node>` when it changes. */
 import { z } from 'zod';
 
-export const AriConnectionState = z.enum(['connecting', 'connected', 'disconnected', 'replaced', 'stopped']);
+/** `standby`: another gateway of the node holds the lease and the ARI socket; this one waits. */
+export const AriConnectionState = z.enum(['standby', 'connecting', 'connected', 'disconnected', 'replaced', 'stopped']);
 export type AriConnectionState = z.infer<typeof AriConnectionState>;
 
 export const GatewayStatus = z.strictObject({

@@ -8,3 +8,5 @@ export * from './call-events.js';
 export * from './gateway-status.js';
 export * from './subjects.js';
 export * from './config.js';
+export * from './call-state.js';
+export * from './session-lookup.js';

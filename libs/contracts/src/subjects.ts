@@ -6,6 +6,7 @@
  *   ari.status.<app>.<node>                      gateway ARI connection state changes
  *   call.event.<app>.<node>.<started|ended|failed> call lifecycle
  *   call.controller.<app>.<instance>             a controller instance's status (request/reply)
+ *   call.session.<app>.<sessionId>               a call's details by session UUID (request/reply)
  *
  * `<app>` and `<node>` are subject tokens (see SubjectToken); a `*` may stand for either when
  * subscribing.
@@ -25,6 +26,7 @@ export const subjects = {
   callEvents: (app: Token, node: Token = '*') => `call.event.${app}.${node}.*`,
   /** Prefix of each controller instance's status endpoint: `call.controller.<app>.<instance>`. */
   controllerStatus: (app: Token) => `call.controller.${app}`,
+  callSession: (app: Token, sessionId: Token = '*') => `call.session.${app}.${sessionId}`,
 } as const;
 
 export interface EventSubject {

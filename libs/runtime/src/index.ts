@@ -4,3 +4,4 @@ export * from './nats.js';
 export * from './shutdown.js';
 export * from './rate-limited-log.js';
 export * from './settles-within.js';
+export * from './jetstream-topology.js';

@@ -1,30 +1,38 @@
 /**
  * ari-gateway composition root: config, logger, NATS, then the features: command endpoint
- * (ARI REST), event relay (ARI WebSocket -> NATS) and connection status. Stops cleanly on SIGTERM.
+ * (ARI REST, served by every gateway of a node), the JetStream topology, the node's lease and,
+ * while this gateway holds it, the event relay (ARI WebSocket -> NATS and the event stream).
+ * Stops cleanly on SIGTERM, releasing the lease so a standby takes over at once.
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { GatewayConfig, subjects } from '@avb/contracts';
-import { connectNats, createLogger, loadConfigOrExit, onShutdown, redactUrl } from '@avb/runtime';
+import {
+  connectNats, createLogger, ensureCallConsumers, ensureEventStream, loadConfigOrExit, onShutdown, redactUrl, untilDone,
+} from '@avb/runtime';
 import { ariEndpoint } from './ari-endpoint.js';
 import { createAriHttp } from './ari-http.js';
-import { startAriSocket } from './ari-socket.js';
+import { startAriSocket, type AriSocket } from './ari-socket.js';
 import { SERVICE_NAME, startCommandService } from './command-service.js';
 import { createEventRelay } from './event-relay.js';
+import { startLease, type Lease } from './gateway-lease.js';
 import { createGatewayStats } from './stats.js';
 import { createStatusTracker } from './status.js';
+import { createStreamPublisher } from './stream-publisher.js';
 
 /** The backoff starts again from its first step only after a connection lasted this long. */
 const STABLE_CONNECTION_MS = 10_000;
 /** On SIGTERM, how long in-flight commands get to be answered. */
 const COMMAND_DRAIN_MS = 5_000;
+/** Retry interval while JetStream is not reachable yet. */
+const JETSTREAM_RETRY_MS = 2_000;
 
 const config = loadConfigOrExit(SERVICE_NAME, GatewayConfig, process.env);
 const log = createLogger(SERVICE_NAME, config.LOG_LEVEL);
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 const app = config.ARI_APP;
 const node = config.ARI_NODE;
-const instance = `${hostname()}-${process.pid}`;
+const instance = `${hostname()}-${process.pid}-${Date.now().toString(36)}`;
 const endpoint = ariEndpoint(config.ARI_BASE_URL, app, config.ARI_USER, config.ARI_PASSWORD);
 
 // Registered first so a SIGTERM while NATS is still unreachable also ends with exit 0.
@@ -34,23 +42,25 @@ onShutdown(log, () => shutdown.stop());
 log.info({ app, node, instance, ari: redactUrl(endpoint.restBase), version }, 'starting');
 const nc = await connectNats({ url: config.NATS_URL, name: `${SERVICE_NAME}-${node}`, log });
 const publish = (subject: string, data: Uint8Array) => nc.publish(subject, data);
+const stream = createStreamPublisher(nc, node);
 
 const stats = createGatewayStats();
 const status = createStatusTracker({ app, node, instance, publish, log: log.child({ feature: 'status' }) });
-const relay = createEventRelay({ app, node, publish, stats, log: log.child({ feature: 'relay' }) });
+const relay = createEventRelay({ app, node, publish: stream.publish, stats, log: log.child({ feature: 'relay' }) });
+status.set('standby', 'waiting for the node lease');
 
 const commands = await startCommandService({
   nc, app, node, instance, version, stats,
   ari: createAriHttp({ baseUrl: endpoint.restBase, authorization: endpoint.authorization, timeoutMs: config.ARI_HTTP_TIMEOUT * 1000 }),
   statsData: () => {
     const { state, since, reason } = status.current();
-    return { ari: { state, since, reason }, ...stats.snapshot() };
+    return { ari: { state, since, reason }, role: lease?.held() ? 'active' : 'standby', stream: stream.counters(), ...stats.snapshot() };
   },
   log: log.child({ feature: 'commands' }),
 });
 log.info({ subject: subjects.ariCommands(app, node) }, 'ready');
 
-const socket = startAriSocket({
+const startSocket = (): AriSocket => startAriSocket({
   url: endpoint.eventsUrl,
   safeUrl: redactUrl(endpoint.eventsUrl),
   authorization: endpoint.authorization,
@@ -70,8 +80,46 @@ const socket = startAriSocket({
   log: log.child({ feature: 'ari-socket' }),
 });
 
+// JetStream may come up after us: the topology and the lease are retried until they work.
+const jsLog = log.child({ feature: 'jetstream' });
+const setup = new AbortController();
+let socket: AriSocket | undefined;
+let lease: Lease | undefined;
+void untilDone(async () => {
+  const jsm = await nc.jetstreamManager();
+  const outcome = await ensureEventStream(jsm, {
+    name: config.EVENTS_STREAM,
+    maxAgeS: config.EVENTS_MAX_AGE_S,
+    maxBytes: config.EVENTS_MAX_BYTES,
+    duplicateWindowS: config.EVENTS_DUPLICATE_WINDOW_S,
+  });
+  // Created here too, so events stored before the first controller ever ran are not skipped.
+  await ensureCallConsumers(jsm, { stream: config.EVENTS_STREAM, app, ackWaitMs: 10_000, update: false });
+  jsLog.info({ stream: config.EVENTS_STREAM, outcome }, 'event stream ready');
+  const kv = await nc.jetstream().views.kv(config.LEASES_BUCKET, { history: 1, ttl: config.GATEWAY_LEASE_TTL_MS });
+  if (setup.signal.aborted) return;
+  lease = startLease({
+    kv,
+    key: `${app}.${node}`,
+    holder: instance,
+    ttlMs: config.GATEWAY_LEASE_TTL_MS,
+    onAcquired: () => {
+      socket ??= startSocket();
+    },
+    onLost: (reason) => {
+      const lost = socket;
+      socket = undefined;
+      void lost?.stop().then(() => status.set('standby', reason));
+    },
+    log: log.child({ feature: 'lease' }),
+  });
+}, JETSTREAM_RETRY_MS, (err) => jsLog.error({ err }, 'JetStream not available (is nats-server running with -js?); retrying'), setup.signal);
+
 shutdown.stop = async () => {
+  setup.abort();
   await commands.stop(COMMAND_DRAIN_MS);
-  await socket.stop();
+  await socket?.stop();
+  await lease?.stop();
+  stream.stop();
   await nc.drain();
 };

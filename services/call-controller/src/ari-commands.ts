@@ -16,17 +16,37 @@ export interface AriCommands {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-export function createAriCommands(nc: NatsConnection, app: string, timeoutMs: number): AriCommands {
+export interface AriCommandOptions {
+  /** Per request: ARI's own timeout plus a margin, so the gateway's `timeout` reply wins. */
+  timeoutMs: number;
+  /**
+   * When no gateway serves the node (no responders: a gateway restarting, a standby taking
+   * over), the request is retried for this long before it fails with `ari_unavailable`. Nothing
+   * reached ARI, so a retry never does anything twice.
+   */
+  noRespondersRetryMs: number;
+}
+
+const NO_RESPONDERS_RETRY_STEP_MS = 250;
+
+export function createAriCommands(nc: NatsConnection, app: string, opts: AriCommandOptions): AriCommands {
+  const request = async (subject: string, payload: Uint8Array, node: string): Promise<Uint8Array> => {
+    const deadline = Date.now() + opts.noRespondersRetryMs;
+    for (;;) {
+      try {
+        return (await nc.request(subject, payload, { timeout: opts.timeoutMs })).data;
+      } catch (err) {
+        const failure = fromNatsError(err, node);
+        const noResponders = (err as NatsError | undefined)?.code === NatsErrorCode.NoResponders;
+        if (!noResponders || Date.now() + NO_RESPONDERS_RETRY_STEP_MS > deadline) throw failure;
+        await new Promise((r) => setTimeout(r, NO_RESPONDERS_RETRY_STEP_MS));
+      }
+    }
+  };
   return {
     async send(node, command, params) {
       const subject = subjects.ariCommand(app, node, command);
-      let data: Uint8Array;
-      try {
-        const msg = await nc.request(subject, encoder.encode(JSON.stringify(params)), { timeout: timeoutMs });
-        data = msg.data;
-      } catch (err) {
-        throw fromNatsError(err, node);
-      }
+      const data = await request(subject, encoder.encode(JSON.stringify(params)), node);
       let reply: Reply;
       try {
         reply = Reply.parse(JSON.parse(decoder.decode(data)));

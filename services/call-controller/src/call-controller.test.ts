@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CallStats } from './call-stats.js';
-import { isMediaStasisStart } from './event-router.js';
+import { isMediaStasisStart } from './event-decoder.js';
 import { Mailbox } from './mailbox.js';
 
 const tick = () => new Promise((r) => setImmediate(r));

@@ -3,6 +3,8 @@ import type { ControllerConfig } from '@avb/contracts';
 import type { Logger } from '@avb/runtime';
 import type { AriCommands } from './ari-commands.js';
 import type { CallRegistry } from './call-registry.js';
+import type { CallStore } from './call-store.js';
+import type { CallerAction } from './call-teardown.js';
 
 export interface MediaSettings {
   externalHost: string;
@@ -26,6 +28,7 @@ export function mediaSettings(config: ControllerConfig): MediaSettings {
 }
 
 export interface CallIds {
+  app: string;
   node: string;
   /** The caller's channel. */
   channelId: string;
@@ -38,6 +41,13 @@ export interface CallIds {
 export interface CallContext {
   commands: AriCommands;
   registry: CallRegistry;
+  store: CallStore;
   media: MediaSettings;
+  /** What happens to the caller when the media server cannot be reached. */
+  mediaFailureAction: Exclude<CallerAction, 'none'>;
+  /** This controller instance (the `owner` it writes into call state). */
+  instance: string;
+  /** The durable consumers' ack wait: deliveries in progress are kept alive well within it. */
+  ackWaitMs: number;
   log: Logger;
 }

@@ -1,5 +1,6 @@
 /**
- * Which call owns which channel on this instance, and who waits for which media channel to
+ * The calls this instance is working on right now (setting up or tearing down; established
+ * calls live only in the shared state), by channel, and who waits for which media channel to
  * enter Stasis. Keys are `<node>/<channelId>`: channel ids are unique only within one Asterisk.
  */
 import type { CallActor } from './call-actor.js';
@@ -35,6 +36,10 @@ export class CallRegistry {
 
   get size(): number {
     return this.calls.size;
+  }
+
+  waitingForMedia(): boolean {
+    return this.mediaWaiters.size > 0;
   }
 
   all(): IterableIterator<CallActor> {

@@ -7,6 +7,7 @@
  * Every request of a step is settled before the outcome is known, so teardown never races a
  * create that is still in flight.
  */
+import { bridgeName } from '@avb/contracts';
 import { CommandError } from './command-error.js';
 import type { CallContext, CallIds } from './call-plan.js';
 
@@ -25,7 +26,7 @@ export async function setUpCall(ctx: CallContext, ids: CallIds, signal: AbortSig
 
   const [answer, bridge, external] = await Promise.allSettled([
     commands.send(ids.node, 'channels.answer', { channelId: ids.channelId }),
-    commands.send(ids.node, 'bridges.create', { bridgeId: ids.bridgeId, type: 'mixing', name: `session-${ids.sessionId}` }),
+    commands.send(ids.node, 'bridges.create', { bridgeId: ids.bridgeId, type: 'mixing', name: bridgeName(ids.app, ids.sessionId) }),
     commands.send(ids.node, 'channels.externalMedia', {
       channelId: ids.externalChannelId,
       external_host: media.externalHost,

@@ -1,10 +1,16 @@
 /** This instance's call counters and setup-latency histogram (low-cardinality: no ids). */
+import type { ReconcileReport } from './reconciler.js';
 
 /** Upper bounds of the setup-latency buckets, in ms. */
 export const SETUP_BUCKETS_MS = [5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] as const;
 
 export class CallStats {
+  /** Calls this instance is setting up or tearing down right now. */
   active = 0;
+  /** Calls in the shared state (all instances), as of the last reconciliation here. */
+  activeCalls: number | null = null;
+  reconcileRuns = 0;
+  reconcileRepairs = 0;
   started = 0;
   ended = 0;
   failed = 0;
@@ -21,9 +27,18 @@ export class CallStats {
     this.setupBuckets[SETUP_BUCKETS_MS.length]! += 1;
   }
 
+  reconciled(report: ReconcileReport): void {
+    this.reconcileRuns += 1;
+    this.reconcileRepairs += report.callsEnded + report.bridgesRemoved + report.mediaChannelsRemoved;
+    this.activeCalls = report.calls - report.callsEnded;
+  }
+
   snapshot() {
     return {
       active: this.active,
+      activeCalls: this.activeCalls,
+      reconcileRuns: this.reconcileRuns,
+      reconcileRepairs: this.reconcileRepairs,
       started: this.started,
       ended: this.ended,
       failed: this.failed,

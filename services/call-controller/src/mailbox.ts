@@ -18,6 +18,11 @@ export class Mailbox<M> {
     if (!this.draining) void this.drain();
   }
 
+  /** Messages queued behind the one being handled. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
   /** Stops accepting messages; what is queued is dropped. */
   close(): void {
     this.closed = true;

@@ -35,7 +35,8 @@ export async function startNatsServer(opts: { jetstream?: boolean } = {}): Promi
 
   const launch = async () => {
     const args = ['-a', '127.0.0.1', '-p', String(port), '--http_port', '0'];
-    if (opts.jetstream) args.push('-js', '-sd', storeDir);
+    // JetStream is on unless a test asks for core NATS only: the services need it.
+    if (opts.jetstream !== false) args.push('-js', '-sd', storeDir);
     const proc = spawn(natsServerBinary(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
     reapOnExit(proc);
     let stderr = '';

@@ -22,12 +22,19 @@ export interface StackOptions {
 
 export interface Stack {
   nats: NatsServer;
+  /** Replaced by restartSim(). */
   sim: AriSimulator;
   echo: AudioSocketEcho;
+  /** The first gateway (it holds the node's lease unless it was stopped). */
   gateway: ServiceProcess;
+  gateways: ServiceProcess[];
   controllers: ServiceProcess[];
   nc: NatsConnection;
   startController(env?: Record<string, string>): Promise<ServiceProcess>;
+  /** Another gateway for the node: it waits as standby while one holds the lease. */
+  startGateway(env?: Record<string, string>): Promise<ServiceProcess>;
+  /** Stops the simulator (an Asterisk restart) and starts a fresh one on the same port. */
+  restartSim(): Promise<AriSimulator>;
   /** Every log line of every service process started so far. */
   allLogLines(): string[];
   stop(): Promise<void>;
@@ -61,21 +68,30 @@ async function launch(
   const processes: ServiceProcess[] = [];
   cleanups.push(() => Promise.all(processes.map((p) => p.stop('SIGTERM', 5000))));
 
-  const gateway = startService('ari-gateway', {
-    NATS_URL: nats.url,
-    ARI_BASE_URL: sim.baseUrl,
-    ARI_USER,
-    ARI_PASSWORD,
-    ARI_APP: APP,
-    ARI_NODE: NODE,
-    ARI_HTTP_TIMEOUT: '2',
-    ARI_RECONNECT_MIN_MS: '50',
-    LOG_LEVEL: 'debug',
-    ...opts.gatewayEnv,
-  });
-  processes.push(gateway);
+  const gateways: ServiceProcess[] = [];
+  const startGateway = async (env: Record<string, string> = {}) => {
+    const gateway = startService('ari-gateway', {
+      NATS_URL: nats.url,
+      ARI_BASE_URL: sim.baseUrl,
+      ARI_USER,
+      ARI_PASSWORD,
+      ARI_APP: APP,
+      ARI_NODE: NODE,
+      ARI_HTTP_TIMEOUT: '2',
+      ARI_RECONNECT_MIN_MS: '50',
+      ARI_RECONNECT_MAX_MS: '1000',
+      GATEWAY_LEASE_TTL_MS: '1500',
+      LOG_LEVEL: 'debug',
+      ...opts.gatewayEnv,
+      ...env,
+    });
+    processes.push(gateway);
+    gateways.push(gateway);
+    await gateway.waitForLog(logMsg('ready'), 15_000, 'gateway ready');
+    return gateway;
+  };
+  const gateway = await startGateway();
   await gateway.waitForLog(logMsg('ARI connected'), 15_000, 'ARI connected');
-  await gateway.waitForLog(logMsg('ready'), 15_000, 'gateway ready');
 
   const startController = async (env: Record<string, string> = {}) => {
     const controller = startService('call-controller', {
@@ -97,11 +113,19 @@ async function launch(
 
   const nc = await connect({ servers: nats.url, name: 'test' });
   cleanups.push(() => nc.close());
-  return {
-    nats, sim, echo, gateway, controllers, nc, startController,
+  const stack: Stack = {
+    nats, sim, echo, gateway, gateways, controllers, nc, startController, startGateway,
+    async restartSim() {
+      const port = stack.sim.port;
+      await stack.sim.stop();
+      stack.sim = await AriSimulator.start({ port, username: ARI_USER, password: ARI_PASSWORD, latencyMs: opts.simLatencyMs ?? 0 });
+      cleanups.push(() => stack.sim.stop());
+      return stack.sim;
+    },
     allLogLines: () => processes.flatMap((p) => p.lines.map((l) => l.raw)),
     stop: cleanUp,
   };
+  return stack;
 }
 
 /** Resolves once the simulator holds no channel and no bridge: the call flow leaked nothing. */

@@ -1,0 +1,133 @@
+/**
+ * The shared call state in a JetStream KV bucket (see CallState in libs/contracts): created
+ * before any ARI resource exists, changed only with compare-and-set on the revision, deleted
+ * when the call is gone. Entries expire after CALL_STATE_TTL_S unless refreshed (reconciliation
+ * refreshes the calls whose caller still exists), so the bucket cannot grow without bound.
+ */
+import { CallState, callStateKeys } from '@avb/contracts';
+import type { JetStreamClient, KV, KvEntry } from 'nats';
+
+export interface StoredCall {
+  state: CallState;
+  revision: number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const encode = (state: CallState) => encoder.encode(JSON.stringify(state));
+
+export class CallStore {
+  private constructor(private readonly kv: KV) {}
+
+  static async open(js: JetStreamClient, bucket: string, ttlS: number): Promise<CallStore> {
+    return new CallStore(await js.views.kv(bucket, { history: 1, ttl: ttlS * 1000 }));
+  }
+
+  /** Creates the call and its session pointer; fails when the call key already exists. */
+  async create(state: CallState): Promise<number> {
+    const key = callStateKeys.call(state.node, state.channelId);
+    const [revision] = await Promise.all([
+      this.kv.create(key, encode(state)),
+      this.kv.put(callStateKeys.session(state.sessionId), encoder.encode(key)),
+    ]);
+    return revision;
+  }
+
+  async get(node: string, channelId: string): Promise<StoredCall | undefined> {
+    return decodeEntry(await this.kv.get(callStateKeys.call(node, channelId)));
+  }
+
+  async getBySession(sessionId: string): Promise<StoredCall | undefined> {
+    const pointer = await this.kv.get(callStateKeys.session(sessionId));
+    if (!pointer || pointer.operation !== 'PUT') return undefined;
+    const stored = decodeEntry(await this.kv.get(decoder.decode(pointer.value)));
+    return stored?.state.sessionId === sessionId ? stored : undefined;
+  }
+
+  /** Compare-and-set: rejects when the entry changed (or went) since `revision`. */
+  async update(state: CallState, revision: number, previousSessionId?: string): Promise<number> {
+    const key = callStateKeys.call(state.node, state.channelId);
+    const next = await this.kv.update(key, encode(state), revision);
+    if (previousSessionId !== undefined && previousSessionId !== state.sessionId) {
+      await Promise.all([
+        this.kv.put(callStateKeys.session(state.sessionId), encoder.encode(key)),
+        this.kv.delete(callStateKeys.session(previousSessionId)),
+      ]);
+    }
+    return next;
+  }
+
+  /** Deletes the call if it is still at `revision`; false when someone else changed it first. */
+  async remove({ state, revision }: StoredCall): Promise<boolean> {
+    try {
+      await this.kv.delete(callStateKeys.call(state.node, state.channelId), { previousSeq: revision });
+    } catch (err) {
+      if (isConflict(err)) return false;
+      throw err;
+    }
+    await this.kv.delete(callStateKeys.session(state.sessionId));
+    return true;
+  }
+
+  /** Every call of a node (or of all nodes), as of now. */
+  async list(node?: string): Promise<StoredCall[]> {
+    const out: StoredCall[] = [];
+    let initialized = false;
+    // Deletes are not ignored here: nats.js never signals "initialized" when the newest entry is
+    // a delete it skipped. decodeEntry() drops them instead.
+    const iter = await this.kv.watch({
+      key: callStateKeys.calls(node),
+      initializedFn: () => {
+        initialized = true;
+      },
+    });
+    if (initialized) {
+      iter.stop();
+      return out;
+    }
+    for await (const entry of iter) {
+      const stored = decodeEntry(entry);
+      if (stored) out.push(stored);
+      if (entry.delta === 0 || initialized) break;
+    }
+    iter.stop();
+    return out;
+  }
+
+  /** When this node was last reconciled, with the entry's revision (0 when never). */
+  async lastReconciled(node: string): Promise<{ at: number; revision: number }> {
+    const entry = await this.kv.get(callStateKeys.reconcile(node));
+    if (!entry || entry.operation !== 'PUT') return { at: 0, revision: entry?.revision ?? 0 };
+    return { at: Date.parse(decoder.decode(entry.value)) || 0, revision: entry.revision };
+  }
+
+  /** Claims this node's reconciliation run; false when another instance claimed it first. */
+  async claimReconcile(node: string, revision: number): Promise<boolean> {
+    const key = callStateKeys.reconcile(node);
+    const value = encoder.encode(new Date().toISOString());
+    try {
+      if (revision === 0) await this.kv.create(key, value);
+      else await this.kv.update(key, value, revision);
+      return true;
+    } catch (err) {
+      if (isConflict(err)) return false;
+      throw err;
+    }
+  }
+}
+
+function decodeEntry(entry: KvEntry | null): StoredCall | undefined {
+  if (!entry || entry.operation !== 'PUT') return undefined;
+  try {
+    const parsed = CallState.safeParse(JSON.parse(decoder.decode(entry.value)));
+    return parsed.success ? { state: parsed.data, revision: entry.revision } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A compare-and-set that lost: the entry changed or exists. */
+export function isConflict(err: unknown): boolean {
+  const e = err as { message?: string; api_error?: { err_code?: number } } | undefined;
+  return e?.api_error?.err_code === 10071 || /wrong last sequence|key exists/i.test(e?.message ?? '');
+}

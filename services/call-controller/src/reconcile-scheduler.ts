@@ -1,0 +1,98 @@
+/**
+ * When reconciliation runs: for a node whose gateway has just (re)connected to ARI (events may
+ * have been lost while it was away), and periodically for every node with calls or seen lately.
+ * Gateway status messages come through a queue group, so one instance reacts to each; periodic
+ * runs are claimed with a compare-and-set on the node's `reconcile.<node>` entry, so the
+ * instances do not all run the same node at once.
+ */
+import { GatewayStatus, subjects } from '@avb/contracts';
+import type { Logger } from '@avb/runtime';
+import type { NatsConnection, Subscription } from 'nats';
+import type { CallStore } from './call-store.js';
+import { reconcileNode, type ReconcileReport, type ReconcilerOptions } from './reconciler.js';
+
+export interface ReconcileSchedulerOptions extends ReconcilerOptions {
+  store: CallStore;
+  queue: string;
+  intervalMs: number;
+  /** Wait after a gateway connects, so events already in flight are handled first. */
+  afterConnectMs: number;
+  onReport(report: ReconcileReport): void;
+  log: Logger;
+}
+
+export interface ReconcileScheduler {
+  /** A node seen in an event: reconciled periodically from now on. */
+  seen(node: string): void;
+  stop(): Promise<void>;
+}
+
+const decoder = new TextDecoder();
+
+export function startReconcileScheduler(nc: NatsConnection, opts: ReconcileSchedulerOptions): ReconcileScheduler {
+  const { log } = opts;
+  const nodes = new Set<string>();
+  const running = new Map<string, Promise<void>>();
+  const timers = new Set<NodeJS.Timeout>();
+
+  const run = (node: string, why: string): Promise<void> => {
+    const current = running.get(node);
+    if (current) return current;
+    const started = Date.now();
+    const p = reconcileNode(node, opts).then(
+      (report) => {
+        opts.onReport(report);
+        const changed = report.callsEnded + report.bridgesRemoved + report.mediaChannelsRemoved > 0;
+        log[changed ? 'info' : 'debug']({ ...report, why, ms: Date.now() - started }, 'reconciled');
+      },
+      (err: unknown) => log.warn({ err, node, why }, 'reconciliation failed; retried at the next run'),
+    ).finally(() => running.delete(node));
+    running.set(node, p);
+    return p;
+  };
+
+  const statusSub: Subscription = nc.subscribe(subjects.ariStatus(opts.app, '*'), {
+    queue: opts.queue,
+    callback: (err, msg) => {
+      if (err) return;
+      let status: GatewayStatus;
+      try {
+        status = GatewayStatus.parse(JSON.parse(decoder.decode(msg.data)));
+      } catch {
+        return;
+      }
+      nodes.add(status.node);
+      if (status.state !== 'connected') return;
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        void run(status.node, 'gateway connected');
+      }, opts.afterConnectMs);
+      timers.add(timer);
+    },
+  });
+
+  const periodic = async () => {
+    try {
+      for (const call of await opts.store.list()) nodes.add(call.state.node);
+      for (const node of nodes) {
+        const last = await opts.store.lastReconciled(node);
+        if (Date.now() - last.at < opts.intervalMs * 0.8) continue;
+        if (await opts.store.claimReconcile(node, last.revision)) await run(node, 'periodic');
+      }
+    } catch (err) {
+      log.warn({ err }, 'periodic reconciliation failed');
+    }
+  };
+  // Jitter, so instances started together spread their runs.
+  const interval = setInterval(() => void periodic(), opts.intervalMs * (0.9 + Math.random() * 0.2));
+
+  return {
+    seen: (node) => void nodes.add(node),
+    async stop() {
+      clearInterval(interval);
+      for (const t of timers) clearTimeout(t);
+      await statusSub.drain();
+      await Promise.all(running.values());
+    },
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * Compares what Asterisk has with the shared call state, for one node, and repairs the
+ * difference: calls whose caller no longer exists are ended (after an Asterisk restart that is
+ * every call of the node), bridges and media channels this app created whose call is gone are
+ * removed, and live calls' entries are refreshed so they do not expire.
+ *
+ * Asterisk is listed before the state is read: a resource in the list was created after its
+ * call was recorded, so its call is in the state unless it already ended. Anything younger than
+ * the grace period is left alone: a setup may still be working on it.
+ */
+import { sessionOfBridgeName, type Bridge, type Channel } from '@avb/contracts';
+import type { CallContext } from './call-plan.js';
+import type { CallCoordinator } from './call-coordinator.js';
+import type { StoredCall } from './call-store.js';
+import { isMediaChannel } from './event-decoder.js';
+
+export interface ReconcileReport {
+  node: string;
+  calls: number;
+  callsEnded: number;
+  bridgesRemoved: number;
+  mediaChannelsRemoved: number;
+  refreshed: number;
+}
+
+export interface ReconcilerOptions {
+  app: string;
+  ctx: CallContext;
+  coordinator: CallCoordinator;
+  graceMs: number;
+  /** Entries older than this are rewritten so they do not expire. */
+  refreshAfterMs: number;
+}
+
+export async function reconcileNode(node: string, opts: ReconcilerOptions): Promise<ReconcileReport> {
+  const { ctx, app, graceMs } = opts;
+  const listedAt = Date.now();
+  const [channels, bridges] = await Promise.all([
+    ctx.commands.send(node, 'channels.list', {}),
+    ctx.commands.send(node, 'bridges.list', {}),
+  ]);
+  const calls = await ctx.store.list(node);
+  const report: ReconcileReport = { node, calls: calls.length, callsEnded: 0, bridgesRemoved: 0, mediaChannelsRemoved: 0, refreshed: 0 };
+  const old = (iso: string | undefined) => iso !== undefined && parseAriTime(iso) < listedAt - graceMs;
+
+  const channelIds = new Set(channels.map((c) => c.id));
+  const work: Array<Promise<unknown>> = [];
+  for (const call of calls) {
+    const s = call.state;
+    if (ctx.registry.get(node, s.channelId)) continue; // being set up or torn down here
+    if (!channelIds.has(s.channelId)) {
+      if (!old(s.updatedAt)) continue;
+      const actor = opts.coordinator.endStored(call, 'caller_gone', 'none');
+      if (actor) {
+        report.callsEnded += 1;
+        work.push(actor.finished);
+      }
+    } else if (Date.parse(s.updatedAt) < listedAt - opts.refreshAfterMs) {
+      work.push(refresh(ctx, call).then((ok) => ok && (report.refreshed += 1)));
+    }
+  }
+
+  const bridgeIds = new Set(calls.map((c) => c.state.bridgeId));
+  const mediaIds = new Set(calls.map((c) => c.state.externalChannelId));
+  for (const bridge of bridges) {
+    if (!isOrphanBridge(app, bridge, bridgeIds) || !old(bridge.creationtime)) continue;
+    report.bridgesRemoved += 1;
+    work.push(removeQuietly(() => ctx.commands.send(node, 'bridges.destroy', { bridgeId: bridge.id })));
+  }
+  for (const channel of channels) {
+    if (!isOrphanMedia(app, channel, mediaIds) || !old(channel.creationtime)) continue;
+    report.mediaChannelsRemoved += 1;
+    work.push(removeQuietly(() => ctx.commands.send(node, 'channels.hangup', { channelId: channel.id })));
+  }
+  await Promise.all(work);
+  return report;
+}
+
+const isOrphanBridge = (app: string, bridge: Bridge, known: Set<string>) =>
+  sessionOfBridgeName(app, bridge.name) !== undefined && !known.has(bridge.id);
+
+const isOrphanMedia = (app: string, channel: Channel, known: Set<string>) =>
+  isMediaChannel(app, channel) && !known.has(channel.id);
+
+async function refresh(ctx: CallContext, { state, revision }: StoredCall): Promise<boolean> {
+  return ctx.store.update({ ...state, updatedAt: new Date().toISOString() }, revision).then(() => true, () => false);
+}
+
+async function removeQuietly(run: () => Promise<unknown>): Promise<void> {
+  await run().catch(() => undefined); // gone already, or retried at the next run
+}
+
+/** ARI writes `2026-11-24T00:03:35.117+0000`; Date.parse wants the offset with a colon. */
+export function parseAriTime(value: string): number {
+  const t = Date.parse(value.replace(/([+-]\d\d)(\d\d)$/, '$1:$2'));
+  return Number.isNaN(t) ? 0 : t;
+}
