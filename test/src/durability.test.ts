@@ -83,6 +83,16 @@ describe('shared consumption across controllers', () => {
     report(t, '3 controllers', records, { 'left behind': stack.sim.channels().length + stack.sim.bridges().length });
   });
 
+  it('a controller stopped (SIGTERM) mid-load hands its new callers back: every call bridged once, exit 0', async (t) => {
+    const load = stack.sim.runLoad({ count: 200, rate: 100, holdMs: 2000, timeoutMs: 60_000 });
+    await sleep(700);
+    assert.equal(await stack.controllers[2]!.stop('SIGTERM'), 0);
+    const records = await load;
+    await nothingLeft(stack.sim, 'calls after a controller stopped', 20_000);
+    for (const r of records) assert.equal(r.bridgeIds.length, 1, `call ${r.channelId} bridged once`);
+    report(t, 'SIGTERM mid-load', records);
+  });
+
   it('a controller killed (SIGKILL) mid-load: every call comes up or is cleaned, nothing left', async (t) => {
     const load = stack.sim.runLoad({ count: 200, rate: 100, holdMs: 1500, timeoutMs: 60_000 });
     await sleep(800);
@@ -96,10 +106,9 @@ describe('shared consumption across controllers', () => {
   });
 
   it('all controllers down while callers hang up and new ones arrive: handled when one returns', async (t) => {
-    const survivors = stack.controllers.slice(1);
     const calls = Array.from({ length: 10 }, () => stack.sim.placeCall());
     await stack.sim.waitFor(() => calls.every((c) => c.bridgedAt !== undefined), 10_000, '10 calls bridged');
-    await Promise.all(survivors.map((c) => c.stop('SIGTERM')));
+    await Promise.all(stack.controllers.map((c) => c.stop('SIGTERM')));
     for (const c of calls) stack.sim.hangup(c.channelId);
     const waiting = Array.from({ length: 5 }, () => stack.sim.placeCall());
     await sleep(5000);

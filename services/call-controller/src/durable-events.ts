@@ -23,6 +23,11 @@ export interface DurableEvents {
 
 /** Messages pulled ahead per consumer: enough for bursts, few enough to hand back on shutdown. */
 const PULL_AHEAD = 256;
+/**
+ * On shutdown new callers are handed back (nak) for this long before the subscription closes:
+ * messages already on their way to us are handed back too instead of waiting out the ack wait.
+ */
+const HAND_BACK_MS = 250;
 
 export async function consumeCallEvents(
   js: JetStreamClient,
@@ -61,7 +66,9 @@ export async function consumeCallEvents(
   });
 
   const stopStarts = async () => {
+    if (!acceptStarts) return;
     acceptStarts = false;
+    await new Promise((r) => setTimeout(r, HAND_BACK_MS));
     await starts.close();
   };
   return {

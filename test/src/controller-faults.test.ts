@@ -1,0 +1,105 @@
+/**
+ * Faults on the controller's side of the bus (issue 5): ARI slower than the timeout (late
+ * creations), the media server down (hang up or continue in the dialplan), and no gateway at
+ * all (no responders). The goal after each: nothing left in Asterisk, a clean call state.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { CallEvent, subjects } from '@avb/contracts';
+import { collect, type Collector } from './harness/gateway-client.js';
+import { APP, NODE, nothingLeft, startStack, type Stack } from './harness/stack.js';
+import { sleep, waitUntil } from './harness/util.js';
+
+const eventsOf = (events: Collector, channelId: string) =>
+  events.json().map((e) => CallEvent.parse(e)).filter((e) => e.channelId === channelId);
+
+async function callKeys(stack: Stack): Promise<string[]> {
+  const kv = await stack.nc.jetstream().views.kv('avb_calls');
+  const keys: string[] = [];
+  for await (const k of await kv.keys('call.>')) keys.push(k);
+  return keys;
+}
+
+describe('ARI slower than ARI_HTTP_TIMEOUT', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({ controllers: 1, controllerEnv: { RECONCILE_INTERVAL_S: '1', RECONCILE_GRACE_MS: '300', LOG_LEVEL: 'info' } });
+  });
+  after(async () => stack?.stop());
+
+  it('setup times out, what ARI creates after the client gave up is removed, nothing left once ARI recovers', async (t) => {
+    stack.sim.setLatency(2600); // the stack's ARI_HTTP_TIMEOUT is 2 s
+    const calls = Array.from({ length: 5 }, () => stack.sim.placeCall());
+    await sleep(3500);
+    stack.sim.setLatency(0);
+    await nothingLeft(stack.sim, 'setups that timed out', 20_000);
+    const created = stack.sim.requests.filter((r) => r.method === 'POST' && r.status === 200 && /^\/ari\/(bridges\/|channels\/externalMedia)/.test(r.path)).length;
+    assert.ok(created > 0, 'ARI created resources after the client had given up');
+    assert.ok(calls.every((c) => c.endedBy === 'ari'), 'callers hung up by the backend');
+    await waitUntil(async () => (await callKeys(stack)).length === 0, 10_000, 'call state emptied');
+    t.diagnostic(`slow ARI: 5 calls, ${created} resources created late, left behind 0`);
+  });
+});
+
+describe('media server down', () => {
+  let stack: Stack;
+  let events: Collector;
+  before(async () => {
+    // Nothing listens on port 9: externalMedia fails like Asterisk's (500 after connect fails).
+    stack = await startStack({ controllers: 1, controllerEnv: { AUDIOSOCKET_PORT: '9', EXTERNAL_MEDIA_FAILURE_ACTION: 'continue' } });
+    events = collect(stack.nc, subjects.callEvents(APP));
+  });
+  after(async () => {
+    events?.stop();
+    await stack?.stop();
+  });
+
+  it('EXTERNAL_MEDIA_FAILURE_ACTION=continue sends the caller on in the dialplan instead of hanging up', async () => {
+    const call = stack.sim.placeCall();
+    await stack.sim.waitFor(() => call.endedAt !== undefined, 10_000, 'caller left Stasis');
+    assert.equal(call.endedBy, 'continue');
+    await nothingLeft(stack.sim, 'a continued call', 5000);
+    await waitUntil(() => eventsOf(events, call.channelId).some((e) => e.kind === 'failed'), 5000, 'failed event');
+    assert.equal(eventsOf(events, call.channelId)[0]!.cause, 'setup_failed:media:ari_error');
+    assert.ok(stack.sim.requests.some((r) => r.path === `/ari/channels/${call.channelId}/continue`));
+  });
+});
+
+describe('no gateway (no responders)', () => {
+  let stack: Stack;
+  let events: Collector;
+  before(async () => {
+    stack = await startStack({ controllers: 1, controllerEnv: { GATEWAY_WAIT_MS: '1500', LOG_LEVEL: 'info' } });
+    events = collect(stack.nc, subjects.callEvents(APP));
+  });
+  after(async () => {
+    events?.stop();
+    await stack?.stop();
+  });
+
+  it('retries a setup step for GATEWAY_WAIT_MS, then fails the call cleanly; works again once a gateway returns', async () => {
+    // A real StasisStart frame, replayed into the event stream while no gateway runs.
+    const first = stack.sim.placeCall();
+    await stack.sim.waitFor(() => first.bridgedAt !== undefined, 5000, 'first call bridged');
+    stack.sim.hangup(first.channelId);
+    await nothingLeft(stack.sim, 'first call');
+    const frame = stack.sim.sentFrames.find((f) => f.data.includes('"StasisStart"') && f.data.includes(first.channelId))!.data;
+    await stack.gateway.stop('SIGKILL');
+
+    const ghost = 'ghost-1795000000.1';
+    const publishedAt = Date.now();
+    await stack.nc.jetstream().publish(subjects.ariEvent(APP, NODE, 'StasisStart'), new TextEncoder().encode(frame.replaceAll(first.channelId, ghost)));
+    await waitUntil(() => eventsOf(events, ghost).some((e) => e.kind === 'failed'), 20_000, 'failed event');
+    const failed = eventsOf(events, ghost).find((e) => e.kind === 'failed')!;
+    assert.match(failed.cause ?? '', /^setup_failed:\w+:ari_unavailable$/);
+    assert.ok(Date.parse(failed.at) - publishedAt >= 1400, 'retried for GATEWAY_WAIT_MS first');
+    await waitUntil(async () => (await callKeys(stack)).length === 0, 5000, 'call state emptied');
+
+    await stack.startGateway();
+    await waitUntil(() => stack.sim.connections(APP) === 1, 10_000, 'gateway back');
+    const next = stack.sim.placeCall();
+    await stack.sim.waitFor(() => next.bridgedAt !== undefined, 5000, 'call bridged after the gateway returned');
+    stack.sim.hangup(next.channelId);
+    await nothingLeft(stack.sim, 'call after the gateway returned');
+  });
+});
