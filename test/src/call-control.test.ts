@@ -198,7 +198,7 @@ describe('several controllers', () => {
   after(async () => stack?.stop());
 
   it('share the calls: each call set up exactly once by one instance', async () => {
-    const records = await stack.sim.runLoad({ count: 100, rate: 100, holdMs: 200, timeoutMs: 30_000 });
+    const records = await stack.sim.runLoad({ count: 100, rate: 100, holdMs: 2000, timeoutMs: 30_000 });
     await simEmpty(stack.sim, '100 shared calls');
     for (const r of records) assert.equal(r.bridgeIds.length, 1);
     const started = stack.controllers.map((c) => c.lines.filter((l) => l.json?.msg === 'call started').length);

@@ -110,17 +110,16 @@ export class CallActor implements CallIds {
    * and did not finish), what it may have created is removed first and the call starts afresh.
    */
   start(takeover?: StoredCall): void {
-    void this.record(takeover).then((recorded) => {
-      if (!recorded) return;
-      this.ctx.log.debug({ sessionId: this.sessionId, takeover: takeover !== undefined }, 'call setting up');
-      return setUpCall(this.ctx, this, this.abort.signal).then(
-        (outcome) => this.mailbox.post({ type: 'setup-done', outcome }),
-        (err: unknown) => this.mailbox.post({
-          type: 'setup-done',
-          outcome: { ok: false, aborted: false, step: 'answer', error: err instanceof Error ? err : new Error(String(err)) },
-        }),
-      );
-    });
+    this.ctx.log.debug({ takeover: takeover !== undefined }, 'call setting up');
+    // When the state cannot be written, record() hands the event back and closes the mailbox:
+    // the outcome posted below is then dropped.
+    void setUpCall(this.ctx, this, this.abort.signal, this.record(takeover)).then(
+      (outcome) => this.mailbox.post({ type: 'setup-done', outcome }),
+      (err: unknown) => this.mailbox.post({
+        type: 'setup-done',
+        outcome: { ok: false, aborted: false, step: 'answer', error: err instanceof Error ? err : new Error(String(err)) },
+      }),
+    );
   }
 
   /** Ends a stored call: marks it `ending` (compare-and-set), removes its resources, deletes it. */

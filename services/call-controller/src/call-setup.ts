@@ -4,6 +4,9 @@
  *      externalMedia channel (id and session UUID chosen up front), and wait for that channel's
  *      own StasisStart (adding it earlier fails with 422 on a real Asterisk);
  *   2. one addChannel with both channels.
+ * The answer creates nothing, so it goes out while the call state is still being written; the
+ * bridge and the media channel wait until it is (`recorded`), so every resource is in the state
+ * before it exists.
  * Every request of a step is settled before the outcome is known, so teardown never races a
  * create that is still in flight.
  */
@@ -18,14 +21,19 @@ export type SetupOutcome =
   | { ok: false; aborted: true }
   | { ok: false; aborted: false; step: SetupStep; error: Error };
 
-export async function setUpCall(ctx: CallContext, ids: CallIds, signal: AbortSignal): Promise<SetupOutcome> {
+export async function setUpCall(ctx: CallContext, ids: CallIds, signal: AbortSignal, recorded: Promise<boolean>): Promise<SetupOutcome> {
   const { commands, media, registry } = ctx;
+  const answering = commands.send(ids.node, 'channels.answer', { channelId: ids.channelId });
+  if (!(await recorded)) {
+    await answering.catch(() => undefined);
+    return { ok: false, aborted: true };
+  }
   const mediaInStasis = registry.waitForMedia(ids.node, ids.externalChannelId, media.stasisTimeoutMs, signal);
   // Observed before the first await so an early rejection is never unhandled.
   const mediaResult = mediaInStasis.then(() => undefined, (err: unknown) => toError(err));
 
   const [answer, bridge, external] = await Promise.allSettled([
-    commands.send(ids.node, 'channels.answer', { channelId: ids.channelId }),
+    answering,
     commands.send(ids.node, 'bridges.create', { bridgeId: ids.bridgeId, type: 'mixing', name: bridgeName(ids.app, ids.sessionId) }),
     commands.send(ids.node, 'channels.externalMedia', {
       channelId: ids.externalChannelId,
