@@ -103,3 +103,37 @@ describe('no gateway (no responders)', () => {
     await nothingLeft(stack.sim, 'call after the gateway returned');
   });
 });
+
+describe('NATS restart', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({ controllers: 2, controllerEnv: { LOG_LEVEL: 'info', RECONCILE_GRACE_MS: '300', RECONCILE_INTERVAL_S: '2' } });
+    events = collect(stack.nc, subjects.callEvents(APP));
+  });
+  let events: Collector;
+  after(async () => {
+    events?.stop();
+    await stack?.stop();
+  });
+
+  it('every service reconnects, calls established before are still torn down, new calls work', async () => {
+    const before = Array.from({ length: 5 }, () => stack.sim.placeCall());
+    // Established: bridged in Asterisk and recorded as started by a controller.
+    await waitUntil(() => before.every((c) => eventsOf(events, c.channelId).some((e) => e.kind === 'started')), 10_000, 'calls started');
+    // While NATS is away the gateway cannot renew its lease, so it gives up the ARI socket:
+    // hangups meanwhile are never seen as events, and reconciliation ends those calls.
+    await stack.nats.kill();
+    await sleep(1500);
+    await stack.nats.restart();
+    // The durable consumers resume where they were; the calls' end events go through them.
+    await sleep(1500);
+    for (const c of before) stack.sim.hangup(c.channelId);
+    await nothingLeft(stack.sim, 'calls across a NATS restart', 20_000);
+    await waitUntil(() => stack.sim.connections(APP) === 1, 10_000, 'a gateway holds the ARI socket again');
+    const after = Array.from({ length: 5 }, () => stack.sim.placeCall());
+    await stack.sim.waitFor(() => after.every((c) => c.bridgedAt !== undefined), 10_000, 'calls bridged after the restart');
+    for (const c of after) stack.sim.hangup(c.channelId);
+    await nothingLeft(stack.sim, 'calls after a NATS restart', 10_000);
+    for (const p of [...stack.gateways, ...stack.controllers]) assert.equal(p.child.exitCode, null, `${p.name} still running`);
+  });
+});

@@ -96,7 +96,10 @@ void untilDone(async () => {
   // Created here too, so events stored before the first controller ever ran are not skipped.
   await ensureCallConsumers(jsm, { stream: config.EVENTS_STREAM, app, ackWaitMs: 10_000, update: false });
   jsLog.info({ stream: config.EVENTS_STREAM, outcome }, 'event stream ready');
-  const kv = await nc.jetstream().views.kv(config.LEASES_BUCKET, { history: 1, ttl: config.GATEWAY_LEASE_TTL_MS });
+  // Lease requests time out well within the TTL, so a request lost in a NATS outage does not
+  // hold the lease loop up past the moment the lease could be taken again.
+  const leaseJs = nc.jetstream({ timeout: Math.max(250, Math.floor(config.GATEWAY_LEASE_TTL_MS / 2)) });
+  const kv = await leaseJs.views.kv(config.LEASES_BUCKET, { history: 1, ttl: config.GATEWAY_LEASE_TTL_MS });
   if (setup.signal.aborted) return;
   lease = startLease({
     kv,
