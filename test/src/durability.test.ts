@@ -54,6 +54,31 @@ function report(t: TestContext, what: string, placed: CallRecord[], extra: Recor
   t.diagnostic(`${what}: ${Object.entries(figures).map(([k, v]) => `${k} ${v}`).join(', ')}`);
 }
 
+describe('the event stream', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({ controllers: 1, gatewayEnv: { EVENTS_MAX_AGE_S: '600', EVENTS_MAX_BYTES: String(64 * 1024 * 1024) } });
+  });
+  after(async () => stack?.stop());
+
+  it('is created with the configured limits, stores a re-published event once, and core subscribers see every frame', async () => {
+    const jsm = await stack.nc.jetstreamManager();
+    const info = await jsm.streams.info('ARI_EVENTS');
+    assert.deepEqual(info.config.subjects, ['ari.event.>']);
+    assert.equal(info.config.max_age, 600 * 1e9);
+    assert.equal(info.config.max_bytes, 64 * 1024 * 1024);
+    const watcher = collect(stack.nc, subjects.ariEvent(APP, NODE, 'ChannelUserevent'));
+    await stack.nc.flush();
+    const stored = (await jsm.streams.info('ARI_EVENTS')).state.messages;
+    const frame = JSON.stringify({ type: 'ChannelUserevent', eventname: 'dup-test', timestamp: new Date().toISOString(), application: APP });
+    stack.sim.sendRaw(APP, frame);
+    stack.sim.sendRaw(APP, frame); // the same bytes again: a replay
+    await waitUntil(() => watcher.msgs.length === 2, 5000, 'both frames relayed to core subscribers');
+    await waitUntil(async () => (await jsm.streams.info('ARI_EVENTS')).state.messages === stored + 1, 5000, 'stored once');
+    watcher.stop();
+  });
+});
+
 describe('shared consumption across controllers', () => {
   let stack: Stack;
   let callEvents: Collector;
