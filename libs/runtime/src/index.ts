@@ -5,3 +5,5 @@ export * from './shutdown.js';
 export * from './rate-limited-log.js';
 export * from './settles-within.js';
 export * from './jetstream-topology.js';
+export * from './kv-conflict.js';
+export * from './until-done.js';

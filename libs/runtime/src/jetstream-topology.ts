@@ -93,17 +93,3 @@ function isNotFound(err: unknown): boolean {
   const e = err as { code?: string | number; api_error?: { code?: number } } | undefined;
   return e?.api_error?.code === API_NOT_FOUND || e?.code === '404' || e?.code === API_NOT_FOUND;
 }
-
-/** Retries `fn` every `intervalMs` until it resolves (JetStream may not be up yet). */
-export async function untilDone<T>(fn: () => Promise<T>, intervalMs: number, onError: (err: unknown) => void, signal?: AbortSignal): Promise<T | undefined> {
-  for (;;) {
-    if (signal?.aborted) return undefined;
-    try {
-      return await fn();
-    } catch (err) {
-      onError(err);
-      await new Promise((r) => setTimeout(r, intervalMs));
-    }
-  }
-}
-

@@ -7,7 +7,7 @@
  * stopped). A holder that cannot renew gives the lease up by itself before the TTL runs out, so
  * two gateways never hold it at once.
  */
-import type { Logger } from '@avb/runtime';
+import { isKvConflict, type Logger } from '@avb/runtime';
 import type { KV } from 'nats';
 
 export interface LeaseOptions {
@@ -82,8 +82,8 @@ export function startLease(opts: LeaseOptions): Lease {
         opts.onAcquired();
       }
     } catch (err) {
-      if (held && term === myTerm && isWrongRevision(err)) lose('another gateway holds the lease');
-      else if (!isWrongRevision(err)) log.debug({ err }, 'lease request failed');
+      if (held && term === myTerm && isKvConflict(err)) lose('another gateway holds the lease');
+      else if (!isKvConflict(err)) log.debug({ err }, 'lease request failed');
     } finally {
       if (!stopped) tickTimer = setTimeout(() => void tick(), tickMs);
     }
@@ -101,10 +101,4 @@ export function startLease(opts: LeaseOptions): Lease {
       await kv.delete(key, { previousSeq: revision }).catch((err: unknown) => log.warn({ err }, 'cannot release the gateway lease; it expires by itself'));
     },
   };
-}
-
-/** A create on an existing key, or an update with a stale revision. */
-function isWrongRevision(err: unknown): boolean {
-  const e = err as { message?: string; api_error?: { err_code?: number } } | undefined;
-  return e?.api_error?.err_code === 10071 || /wrong last sequence|key exists/i.test(e?.message ?? '');
 }

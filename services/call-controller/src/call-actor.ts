@@ -14,11 +14,12 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { CallEvent, CallEventKind, CallState, Channel } from '@avb/contracts';
+import { isKvConflict } from '@avb/runtime';
 import { Mailbox } from './mailbox.js';
 import { failureCause, setUpCall, type SetupOutcome } from './call-setup.js';
-import { isConflict, type StoredCall } from './call-store.js';
+import type { StoredCall } from './call-store.js';
 import { tearDownCall, type CallerAction } from './call-teardown.js';
-import type { CallContext, CallIds } from './call-plan.js';
+import { RETRY_LATER_MS, type CallContext, type CallIds } from './call-plan.js';
 
 /** `active`: set up, with messages still queued for this actor (an end that crossed the setup). */
 export type CallPhase = 'setup' | 'active' | 'teardown' | 'done';
@@ -44,7 +45,6 @@ export interface CallHooks {
 }
 
 const MAX_CAS_ATTEMPTS = 5;
-const RETRY_LATER_MS = 1000;
 
 export class CallActor implements CallIds {
   phase: CallPhase = 'setup';
@@ -148,7 +148,7 @@ export class CallActor implements CallIds {
     } catch (err) {
       // Another instance is on it (conflict), or the state cannot be written: touch nothing in
       // Asterisk, and let the event come back later.
-      const conflict = isConflict(err);
+      const conflict = isKvConflict(err);
       this.ctx.log[conflict ? 'debug' : 'warn']({ err }, 'call state not written; event retried later');
       this.done(undefined, RETRY_LATER_MS);
       return false;
@@ -195,7 +195,7 @@ export class CallActor implements CallIds {
       this.revision = await this.ctx.store.update(active, this.revision);
       this.state = active;
     } catch (err) {
-      if (isConflict(err)) {
+      if (isKvConflict(err)) {
         // Ended elsewhere while we set it up (a hangup another instance handled): whoever
         // ended it reports it; we only remove what we created, which they may have missed.
         this.phase = 'teardown';
@@ -222,7 +222,7 @@ export class CallActor implements CallIds {
         this.state = ending;
         return this.finish('ended', caller);
       } catch (err) {
-        if (!isConflict(err)) {
+        if (!isKvConflict(err)) {
           this.ctx.log.warn({ err }, 'cannot mark the call as ending; event retried later');
           return this.done(undefined, RETRY_LATER_MS);
         }

@@ -6,12 +6,11 @@
  */
 import type { Channel, StasisEnd, StasisStart } from '@avb/contracts';
 import { CallActor, type CallHooks, type Delivery } from './call-actor.js';
-import type { CallContext } from './call-plan.js';
+import { RETRY_LATER_MS, type CallContext } from './call-plan.js';
 import type { StoredCall } from './call-store.js';
 import type { CallerAction } from './call-teardown.js';
 import { isMediaChannel, isMediaStasisStart } from './event-decoder.js';
 
-const RETRY_LATER_MS = 1000;
 
 export class CallCoordinator {
   private acceptingCalls = true;

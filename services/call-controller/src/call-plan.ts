@@ -27,6 +27,9 @@ export function mediaSettings(config: ControllerConfig): MediaSettings {
   };
 }
 
+/** An event whose effect cannot be recorded now (state store unreachable, a race) comes back after this. */
+export const RETRY_LATER_MS = 1000;
+
 export interface CallIds {
   app: string;
   node: string;

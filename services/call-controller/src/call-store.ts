@@ -5,6 +5,7 @@
  * refreshes the calls whose caller still exists), so the bucket cannot grow without bound.
  */
 import { CallState, callStateKeys } from '@avb/contracts';
+import { isKvConflict } from '@avb/runtime';
 import type { JetStreamClient, KV, KvEntry } from 'nats';
 
 export interface StoredCall {
@@ -62,7 +63,7 @@ export class CallStore {
     try {
       await this.kv.delete(callStateKeys.call(state.node, state.channelId), { previousSeq: revision });
     } catch (err) {
-      if (isConflict(err)) return false;
+      if (isKvConflict(err)) return false;
       throw err;
     }
     await this.kv.delete(callStateKeys.session(state.sessionId));
@@ -110,7 +111,7 @@ export class CallStore {
       else await this.kv.update(key, value, revision);
       return true;
     } catch (err) {
-      if (isConflict(err)) return false;
+      if (isKvConflict(err)) return false;
       throw err;
     }
   }
@@ -124,10 +125,4 @@ function decodeEntry(entry: KvEntry | null): StoredCall | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** A compare-and-set that lost: the entry changed or exists. */
-export function isConflict(err: unknown): boolean {
-  const e = err as { message?: string; api_error?: { err_code?: number } } | undefined;
-  return e?.api_error?.err_code === 10071 || /wrong last sequence|key exists/i.test(e?.message ?? '');
 }

@@ -104,8 +104,8 @@ const events = await untilDone(async () => {
     handlers: {
       onStasisStart(node, event, delivery, receivedAt) {
         reconciler.seen(node);
-        stats.active = registry.size + 1;
         coordinator.onStasisStart(node, event, delivery, receivedAt);
+        stats.active = registry.size;
       },
       onStasisEnd(node, event, delivery) {
         coordinator.onStasisEnd(node, event, delivery);
