@@ -58,6 +58,18 @@ export class CallStore {
     return next;
   }
 
+  /** Rewrites a live call (and its session pointer) so neither expires; false when it changed meanwhile. */
+  async refresh({ state, revision }: StoredCall): Promise<boolean> {
+    try {
+      await this.update({ ...state, updatedAt: new Date().toISOString() }, revision);
+    } catch (err) {
+      if (isKvConflict(err)) return false;
+      throw err;
+    }
+    await this.kv.put(callStateKeys.session(state.sessionId), encoder.encode(callStateKeys.call(state.node, state.channelId)));
+    return true;
+  }
+
   /** Deletes the call if it is still at `revision`; false when someone else changed it first. */
   async remove({ state, revision }: StoredCall): Promise<boolean> {
     try {

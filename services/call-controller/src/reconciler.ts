@@ -11,7 +11,6 @@
 import { sessionOfBridgeName, type Bridge, type Channel } from '@avb/contracts';
 import type { CallContext } from './call-plan.js';
 import type { CallCoordinator } from './call-coordinator.js';
-import type { StoredCall } from './call-store.js';
 import { isMediaChannel } from './event-decoder.js';
 
 export interface ReconcileReport {
@@ -56,7 +55,7 @@ export async function reconcileNode(node: string, opts: ReconcilerOptions): Prom
         work.push(actor.finished);
       }
     } else if (Date.parse(s.updatedAt) < listedAt - opts.refreshAfterMs) {
-      work.push(refresh(ctx, call).then((ok) => ok && (report.refreshed += 1)));
+      work.push(ctx.store.refresh(call).then((ok) => ok && (report.refreshed += 1), () => undefined));
     }
   }
 
@@ -81,10 +80,6 @@ const isOrphanBridge = (app: string, bridge: Bridge, known: Set<string>) =>
 
 const isOrphanMedia = (app: string, channel: Channel, known: Set<string>) =>
   isMediaChannel(app, channel) && !known.has(channel.id);
-
-async function refresh(ctx: CallContext, { state, revision }: StoredCall): Promise<boolean> {
-  return ctx.store.update({ ...state, updatedAt: new Date().toISOString() }, revision).then(() => true, () => false);
-}
 
 async function removeQuietly(run: () => Promise<unknown>): Promise<void> {
   await run().catch(() => undefined); // gone already, or retried at the next run
