@@ -77,6 +77,21 @@ describe('the event stream', () => {
     await waitUntil(async () => (await jsm.streams.info('ARI_EVENTS')).state.messages === stored + 1, 5000, 'stored once');
     watcher.stop();
   });
+
+  it('is created again, with its consumers, when someone deletes it; calls work again', async () => {
+    const jsm = await stack.nc.jetstreamManager();
+    await jsm.streams.delete('ARI_EVENTS');
+    // Events keep flowing; those nobody subscribes to are answered "no responders", which tells
+    // the gateway the stream is gone.
+    stack.sim.sendRaw(APP, JSON.stringify({ type: 'ChannelUserevent', eventname: 'poke', timestamp: new Date().toISOString(), application: APP }));
+    await waitUntil(async () => (await jsm.streams.info('ARI_EVENTS').then(() => true, () => false)), 10_000, 'stream recreated');
+    await waitUntil(async () => (await jsm.consumers.info('ARI_EVENTS', 'call-controller_ai_app_StasisStart').then(() => true, () => false)), 10_000, 'consumers recreated');
+    await sleep(2500); // the controllers resume pulling
+    const call = stack.sim.placeCall();
+    await stack.sim.waitFor(() => call.bridgedAt !== undefined, 10_000, 'call bridged after the stream came back');
+    stack.sim.hangup(call.channelId);
+    await nothingLeft(stack.sim, 'call after the stream came back');
+  });
 });
 
 describe('shared consumption across controllers', () => {

@@ -26,6 +26,8 @@ const STABLE_CONNECTION_MS = 10_000;
 const COMMAND_DRAIN_MS = 5_000;
 /** Retry interval while JetStream is not reachable yet. */
 const JETSTREAM_RETRY_MS = 2_000;
+/** The stream is checked this often even when nothing hints that it is gone. */
+const TOPOLOGY_RECHECK_MS = 30_000;
 
 const config = loadConfigOrExit(SERVICE_NAME, GatewayConfig, process.env);
 const log = createLogger(SERVICE_NAME, config.LOG_LEVEL);
@@ -42,7 +44,33 @@ onShutdown(log, () => shutdown.stop());
 log.info({ app, node, instance, ari: redactUrl(endpoint.restBase), version }, 'starting');
 const nc = await connectNats({ url: config.NATS_URL, name: `${SERVICE_NAME}-${node}`, log });
 const publish = (subject: string, data: Uint8Array) => nc.publish(subject, data);
-const stream = createStreamPublisher(nc, node);
+// The stream and consumers are made sure of at start, and again when the stream stops storing
+// what we publish (someone deleted it, or NATS came back without its data).
+const jsLog = log.child({ feature: 'jetstream' });
+const ensureTopology = async () => {
+  const jsm = await nc.jetstreamManager();
+  const outcome = await ensureEventStream(jsm, {
+    name: config.EVENTS_STREAM,
+    maxAgeS: config.EVENTS_MAX_AGE_S,
+    maxBytes: config.EVENTS_MAX_BYTES,
+    duplicateWindowS: config.EVENTS_DUPLICATE_WINDOW_S,
+  });
+  // Created here too, so events stored before the first controller ever ran are not skipped.
+  await ensureCallConsumers(jsm, { stream: config.EVENTS_STREAM, app, ackWaitMs: 10_000, update: false });
+  if (outcome !== 'unchanged') jsLog.info({ stream: config.EVENTS_STREAM, outcome }, 'event stream ready');
+};
+// At most one check per JETSTREAM_RETRY_MS; a failure inside that window is checked at its end.
+let lastEnsure = 0;
+let ensureTimer: NodeJS.Timeout | undefined;
+const recheckSoon = () => {
+  if (ensureTimer) return;
+  ensureTimer = setTimeout(() => {
+    ensureTimer = undefined;
+    lastEnsure = Date.now();
+    ensureTopology().catch((err: unknown) => jsLog.warn({ err }, 'event stream not storing events; cannot recreate it yet'));
+  }, Math.max(0, lastEnsure + JETSTREAM_RETRY_MS - Date.now()));
+};
+const stream = createStreamPublisher(nc, node, recheckSoon);
 
 const stats = createGatewayStats();
 const status = createStatusTracker({ app, node, instance, publish, log: log.child({ feature: 'status' }) });
@@ -81,21 +109,13 @@ const startSocket = (): AriSocket => startAriSocket({
 });
 
 // JetStream may come up after us: the topology and the lease are retried until they work.
-const jsLog = log.child({ feature: 'jetstream' });
 const setup = new AbortController();
 let socket: AriSocket | undefined;
 let lease: Lease | undefined;
+const recheck = setInterval(() => void ensureTopology().catch(() => undefined), TOPOLOGY_RECHECK_MS);
 void untilDone(async () => {
-  const jsm = await nc.jetstreamManager();
-  const outcome = await ensureEventStream(jsm, {
-    name: config.EVENTS_STREAM,
-    maxAgeS: config.EVENTS_MAX_AGE_S,
-    maxBytes: config.EVENTS_MAX_BYTES,
-    duplicateWindowS: config.EVENTS_DUPLICATE_WINDOW_S,
-  });
-  // Created here too, so events stored before the first controller ever ran are not skipped.
-  await ensureCallConsumers(jsm, { stream: config.EVENTS_STREAM, app, ackWaitMs: 10_000, update: false });
-  jsLog.info({ stream: config.EVENTS_STREAM, outcome }, 'event stream ready');
+  await ensureTopology();
+  lastEnsure = Date.now();
   // Lease requests time out well within the TTL, so a request lost in a NATS outage does not
   // hold the lease loop up past the moment the lease could be taken again.
   const leaseJs = nc.jetstream({ timeout: Math.max(250, Math.floor(config.GATEWAY_LEASE_TTL_MS / 2)) });
@@ -120,6 +140,8 @@ void untilDone(async () => {
 
 shutdown.stop = async () => {
   setup.abort();
+  clearInterval(recheck);
+  clearTimeout(ensureTimer);
   await commands.stop(COMMAND_DRAIN_MS);
   await socket?.stop();
   await lease?.stop();

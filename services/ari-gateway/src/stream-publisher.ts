@@ -31,18 +31,20 @@ export function eventMessageId(node: string, data: Uint8Array): string {
   return `${node}:${createHash('sha1').update(data).digest('base64url')}`;
 }
 
-export function createStreamPublisher(nc: NatsConnection, node: string): StreamPublisher {
+/** `onFailed` hears of every event the stream did not store (it may be gone: recreate it). */
+export function createStreamPublisher(nc: NatsConnection, node: string, onFailed: () => void): StreamPublisher {
   const counters: StreamCounters = { published: 0, stored: 0, duplicates: 0, failed: 0 };
+  const failed = () => {
+    counters.failed += 1;
+    onFailed();
+  };
   const ackSubject = createInbox();
   const acks: Subscription = nc.subscribe(ackSubject, {
     callback: (err, msg) => {
       if (err) return;
-      if (msg.headers?.hasError || msg.data.length === 0) {
-        counters.failed += 1;
-        return;
-      }
+      if (msg.headers?.hasError || msg.data.length === 0) return failed();
       const text = decoder.decode(msg.data);
-      if (text.includes('"error"')) counters.failed += 1;
+      if (text.includes('"error"')) failed();
       else if (text.includes('"duplicate":true')) counters.duplicates += 1;
       else counters.stored += 1;
     },

@@ -93,11 +93,13 @@ const reconciler = startReconcileScheduler(nc, {
 });
 const sessions = startSessionService(nc, { app, queue: config.CONTROLLER_QUEUE, store, log });
 
+const ensureConsumers = async () => ensureCallConsumers(await nc.jetstreamManager(), {
+  stream: config.EVENTS_STREAM, app, ackWaitMs: config.CONSUMER_ACK_WAIT_MS, update: true,
+});
 const events = await untilDone(async () => {
-  await ensureCallConsumers(await nc.jetstreamManager(), {
-    stream: config.EVENTS_STREAM, app, ackWaitMs: config.CONSUMER_ACK_WAIT_MS, update: true,
-  });
+  await ensureConsumers();
   return consumeCallEvents(js, {
+    recreate: ensureConsumers,
     stream: config.EVENTS_STREAM,
     app,
     decode,
