@@ -5,13 +5,16 @@
  */
 import { z } from 'zod';
 import { SubjectToken, toSubjectToken } from './ids.js';
+import { checkNatsConfig, natsConfigFields, withNatsConnection } from './nats-config.js';
+
+export * from './nats-config.js';
 
 const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
 const Seconds = z.coerce.number().positive().max(3600);
 const Millis = z.coerce.number().int().nonnegative().max(3_600_000);
 
 const common = {
-  NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
+  ...natsConfigFields,
   LOG_LEVEL: LogLevel,
   ARI_APP: SubjectToken.default('ai_app'),
 };
@@ -21,6 +24,7 @@ export const GatewayConfig = z
     ...common,
     ARI_BASE_URL: z.url({ protocol: /^https?$/ }).default('http://asterisk:8088/ari'),
     ARI_USER: z.string().min(1).default('asterisk'),
+    /** Or ARI_PASSWORD_FILE (see FILE_VARS). */
     ARI_PASSWORD: z.string().default(''),
     /** Names this Asterisk server in subjects; defaults to ARI_BASE_URL's host name. */
     ARI_NODE: SubjectToken.optional(),
@@ -30,7 +34,8 @@ export const GatewayConfig = z
     ARI_RECONNECT_MIN_MS: Millis.min(10).default(500),
     ARI_RECONNECT_MAX_MS: Millis.min(10).default(30_000),
   })
-  .transform((c) => ({ ...c, ARI_NODE: c.ARI_NODE ?? toSubjectToken(new URL(c.ARI_BASE_URL).hostname) }));
+  .superRefine(checkNatsConfig)
+  .transform((c) => withNatsConnection({ ...c, ARI_NODE: c.ARI_NODE ?? toSubjectToken(new URL(c.ARI_BASE_URL).hostname) }));
 export type GatewayConfig = z.infer<typeof GatewayConfig>;
 
 export const ControllerConfig = z.object({
@@ -48,14 +53,18 @@ export const ControllerConfig = z.object({
   CONTROLLER_QUEUE: SubjectToken.default('call-controller'),
   /** On SIGTERM, how long in-flight calls get to finish setting up or tearing down. */
   SHUTDOWN_GRACE_MS: Millis.default(10_000),
-});
+})
+  .superRefine(checkNatsConfig)
+  .transform(withNatsConnection);
 export type ControllerConfig = z.infer<typeof ControllerConfig>;
 
 export const HealthConfig = z.object({
   ...common,
   HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(9000),
   HEALTH_HOST: z.string().default('0.0.0.0'),
-});
+})
+  .superRefine(checkNatsConfig)
+  .transform(withNatsConnection);
 export type HealthConfig = z.infer<typeof HealthConfig>;
 
 /** Parses env with a schema; returns every problem at once instead of throwing on the first. */

@@ -32,7 +32,7 @@ const shutdown = { stop: async (): Promise<void> => undefined };
 onShutdown(log, () => shutdown.stop());
 
 log.info({ app, node, instance, ari: redactUrl(endpoint.restBase), version }, 'starting');
-const nc = await connectNats({ url: config.NATS_URL, name: `${SERVICE_NAME}-${node}`, log });
+const nc = await connectNats({ nats: config.nats, name: `${SERVICE_NAME}-${node}`, log });
 const publish = (subject: string, data: Uint8Array) => nc.publish(subject, data);
 
 const stats = createGatewayStats();
