@@ -33,6 +33,8 @@ export const GatewayConfig = z
     ARI_PING_INTERVAL_MS: Millis.min(100).default(20_000),
     ARI_RECONNECT_MIN_MS: Millis.min(10).default(500),
     ARI_RECONNECT_MAX_MS: Millis.min(10).default(30_000),
+    /** Bytes of events kept while NATS is unreachable; more are dropped and counted (`publishFailed`). */
+    NATS_PUBLISH_BUFFER_BYTES: z.coerce.number().int().min(0).max(1024 * 1024 * 1024).default(8 * 1024 * 1024),
   })
   .superRefine(checkNatsConfig)
   .transform((c) => withNatsConnection({ ...c, ARI_NODE: c.ARI_NODE ?? toSubjectToken(new URL(c.ARI_BASE_URL).hostname) }));

@@ -11,6 +11,7 @@ import { createAriHttp } from './ari-http.js';
 import { startAriSocket } from './ari-socket.js';
 import { SERVICE_NAME, startCommandService } from './command-service.js';
 import { createEventRelay } from './event-relay.js';
+import { createSafePublish } from './safe-publish.js';
 import { createGatewayStats } from './stats.js';
 import { createStatusTracker } from './status.js';
 
@@ -33,9 +34,10 @@ onShutdown(log, () => shutdown.stop());
 
 log.info({ app, node, instance, ari: redactUrl(endpoint.restBase), version }, 'starting');
 const nc = await connectNats({ nats: config.nats, name: `${SERVICE_NAME}-${node}`, log });
-const publish = (subject: string, data: Uint8Array) => nc.publish(subject, data);
-
 const stats = createGatewayStats();
+const publish = createSafePublish({
+  nc, maxBufferedBytes: config.NATS_PUBLISH_BUFFER_BYTES, onFailed: (reason) => stats.publishFailed(reason), log: log.child({ feature: 'publish' }),
+});
 const status = createStatusTracker({ app, node, instance, publish, log: log.child({ feature: 'status' }) });
 const relay = createEventRelay({ app, node, publish, stats, log: log.child({ feature: 'relay' }) });
 
