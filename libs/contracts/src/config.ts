@@ -34,6 +34,8 @@ export const GatewayConfig = z
     ARI_RECONNECT_MIN_MS: Millis.min(10).default(500),
     ARI_RECONNECT_MAX_MS: Millis.min(10).default(30_000),
     /** Bytes of events kept while NATS is unreachable; more are dropped and counted (`publishFailed`). */
+    /** On SIGTERM, how long in-flight commands get before they are answered with `timeout`. */
+    SHUTDOWN_GRACE_MS: Millis.default(5_000),
     NATS_PUBLISH_BUFFER_BYTES: z.coerce.number().int().min(0).max(1024 * 1024 * 1024).default(8 * 1024 * 1024),
   })
   .superRefine(checkNatsConfig)

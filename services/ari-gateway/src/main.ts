@@ -17,8 +17,6 @@ import { createStatusTracker } from './status.js';
 
 /** The backoff starts again from its first step only after a connection lasted this long. */
 const STABLE_CONNECTION_MS = 10_000;
-/** On SIGTERM, how long in-flight commands get to be answered. */
-const COMMAND_DRAIN_MS = 5_000;
 
 const config = loadConfigOrExit(SERVICE_NAME, GatewayConfig, process.env);
 const log = createLogger(SERVICE_NAME, config.LOG_LEVEL);
@@ -30,7 +28,7 @@ const endpoint = ariEndpoint(config.ARI_BASE_URL, app, config.ARI_USER, config.A
 
 // Registered first so a SIGTERM while NATS is still unreachable also ends with exit 0.
 const shutdown = { stop: async (): Promise<void> => undefined };
-onShutdown(log, () => shutdown.stop());
+onShutdown(log, () => shutdown.stop(), 2 * config.SHUTDOWN_GRACE_MS + 10_000);
 
 log.info({ app, node, instance, ari: redactUrl(endpoint.restBase), version }, 'starting');
 const nc = await connectNats({ nats: config.nats, name: `${SERVICE_NAME}-${node}`, log });
@@ -73,7 +71,7 @@ const socket = startAriSocket({
 });
 
 shutdown.stop = async () => {
-  await commands.stop(COMMAND_DRAIN_MS);
+  await commands.stop(config.SHUTDOWN_GRACE_MS);
   await socket.stop();
   await nc.drain();
 };
