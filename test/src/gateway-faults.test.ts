@@ -330,4 +330,23 @@ describe('gateway faults: SIGTERM with slow ARI requests in flight', () => {
     assertNoSecrets(gateway);
     await sim.waitFor(() => sim.channels().length === 0 && sim.bridges().length === 0, 2000, 'nothing left');
   });
+
+  it('SIGTERM while NATS is down: exits 0 within the grace period instead of waiting for NATS', async () => {
+    const own = await startNatsServer();
+    const gateway = startService('ari-gateway', gatewayEnv(own.url, sim, 'sigterm-c', { SHUTDOWN_GRACE_MS: '1000' }));
+    try {
+      await gateway.waitForLog(logMsg('ARI connected'), 10_000, 'ARI connected');
+      await own.kill();
+      await gateway.waitForLog((l) => l.json?.msg === 'NATS status' && l.json.nats === 'disconnect', 5000, 'NATS gone');
+      const call = sim.placeCall();
+      const signalled = Date.now();
+      assert.equal(await gateway.stop('SIGTERM', 10_000), 0);
+      assert.ok(Date.now() - signalled < 4000, `exit after ${Date.now() - signalled} ms`);
+      sim.hangup(call.channelId);
+      assert.ok(!gateway.lines.some((l) => l.raw.includes('[invalid url]')), 'servers logged readably');
+    } finally {
+      await gateway.stop('SIGKILL', 1000);
+      await own.stop();
+    }
+  });
 });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AriSimulator } from '@avb/ari-simulator';
 import { subjects, type Reply } from '@avb/contracts';
-import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
+import { connect, nkeyAuthenticator, nkeys, type ConnectionOptions, type NatsConnection } from 'nats';
 import { sendCommand } from './harness/gateway-client.js';
 import { startNatsServer, type NatsServer } from './harness/nats-server.js';
 import { logMsg, startService, type ServiceProcess } from './harness/services.js';
@@ -142,6 +142,25 @@ describe('NATS authentication and TLS', () => {
     assert.equal(connecting.json?.tls, true);
     assert.equal(await gateway.stop('SIGTERM'), 0);
     assertNoSecrets(gateway);
+  });
+
+  it('nkey (NATS_NKEY_SEED_FILE)', async () => {
+    const gw = nkeys.createUser();
+    const tester = nkeys.createUser();
+    const pub = (kp: typeof gw) => kp.getPublicKey();
+    const nats = track(await startNatsServer({ config: `authorization { users = [ { nkey: ${pub(gw)} }, { nkey: ${pub(tester)} } ] }\n` }));
+    await assertRefusesAnonymous({ servers: nats.url });
+    const nc = track(await connect({ servers: nats.url, authenticator: nkeyAuthenticator(tester.getSeed()) }));
+    const seed = new TextDecoder().decode(gw.getSeed());
+    const gateway = startService('ari-gateway', gatewayEnv(sim, 'auth-nkey', {
+      NATS_URL: nats.url, NATS_NKEY_SEED_FILE: secretFile('gw.nk', seed),
+    }));
+    cleanups.push(() => gateway.stop('SIGTERM', 5000));
+    await assertGatewayServes(gateway, sim, nc, 'auth-nkey');
+    assert.equal((await gateway.waitForLog(logMsg('connected to NATS'))).json?.auth, 'nkey');
+    assert.equal(await gateway.stop('SIGTERM'), 0);
+    assertNoSecrets(gateway);
+    for (const line of gateway.lines) assert.ok(!line.raw.includes(seed), `seed in a log line: ${line.raw}`);
   });
 
   it('a wrong password: one clear fatal line, exit non-zero, no secret logged', async () => {

@@ -30,6 +30,8 @@ export function createLogger(service: string, level: string, destination?: pino.
 
 /** Removes userinfo and credential-bearing query params from a URL before it is logged. */
 export function redactUrl(raw: string): string {
+  // `host:port` as nats.js reports servers: no scheme, so only userinfo can hide in it.
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) return raw.replace(/^[^@/]*@/, '');
   try {
     const url = new URL(raw);
     url.username = '';
