@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AriSimulator } from '@avb/ari-simulator';
 import { subjects, type Reply } from '@avb/contracts';
-import { connect, nkeyAuthenticator, nkeys, type ConnectionOptions, type NatsConnection } from 'nats';
+import { connect, credsAuthenticator, nkeyAuthenticator, nkeys, type ConnectionOptions, type NatsConnection } from 'nats';
 import { sendCommand } from './harness/gateway-client.js';
 import { startNatsServer, type NatsServer } from './harness/nats-server.js';
 import { logMsg, startService, type ServiceProcess } from './harness/services.js';
+import { makeTestOperator } from './harness/nats-jwt.js';
 import { makeTestCerts, type TestCerts } from './harness/tls-certs.js';
 
 const APP = 'ai_app';
@@ -161,6 +162,24 @@ describe('NATS authentication and TLS', () => {
     assert.equal(await gateway.stop('SIGTERM'), 0);
     assertNoSecrets(gateway);
     for (const line of gateway.lines) assert.ok(!line.raw.includes(seed), `seed in a log line: ${line.raw}`);
+  });
+
+  it('creds file (NATS_CREDS) against an operator-mode server', async () => {
+    const operator = makeTestOperator();
+    const nats = track(await startNatsServer({ config: operator.serverConfig }));
+    await assertRefusesAnonymous({ servers: nats.url });
+    const tester = operator.userCreds('tester');
+    const nc = track(await connect({ servers: nats.url, authenticator: credsAuthenticator(new TextEncoder().encode(tester.creds)) }));
+    const gw = operator.userCreds('gateway');
+    const gateway = startService('ari-gateway', gatewayEnv(sim, 'auth-creds', {
+      NATS_URL: nats.url, NATS_CREDS: secretFile('gw.creds', gw.creds),
+    }));
+    cleanups.push(() => gateway.stop('SIGTERM', 5000));
+    await assertGatewayServes(gateway, sim, nc, 'auth-creds');
+    assert.equal((await gateway.waitForLog(logMsg('connected to NATS'))).json?.auth, 'creds');
+    assert.equal(await gateway.stop('SIGTERM'), 0);
+    assertNoSecrets(gateway);
+    for (const line of gateway.lines) assert.ok(!line.raw.includes(gw.seed), `seed in a log line: ${line.raw}`);
   });
 
   it('a wrong password: one clear fatal line, exit non-zero, no secret logged', async () => {
