@@ -33,9 +33,11 @@ export const GatewayConfig = z
     ARI_PING_INTERVAL_MS: Millis.min(100).default(20_000),
     ARI_RECONNECT_MIN_MS: Millis.min(10).default(500),
     ARI_RECONNECT_MAX_MS: Millis.min(10).default(30_000),
-    /** Bytes of events kept while NATS is unreachable; more are dropped and counted (`publishFailed`). */
+    /** The backoff starts again from its first step only after a connection stayed up this long. */
+    ARI_RECONNECT_STABLE_MS: Millis.min(10).default(10_000),
     /** On SIGTERM, how long in-flight commands get before they are answered with `timeout`. */
     SHUTDOWN_GRACE_MS: Millis.default(5_000),
+    /** Bytes of events kept while NATS is unreachable; more are dropped and counted (`publishFailed`). */
     NATS_PUBLISH_BUFFER_BYTES: z.coerce.number().int().min(0).max(1024 * 1024 * 1024).default(8 * 1024 * 1024),
   })
   .superRefine(checkNatsConfig)

@@ -15,9 +15,6 @@ import { createSafePublish } from './safe-publish.js';
 import { createGatewayStats } from './stats.js';
 import { createStatusTracker } from './status.js';
 
-/** The backoff starts again from its first step only after a connection lasted this long. */
-const STABLE_CONNECTION_MS = 10_000;
-
 const config = loadConfigOrExit(SERVICE_NAME, GatewayConfig, process.env);
 const log = createLogger(SERVICE_NAME, config.LOG_LEVEL);
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -57,7 +54,7 @@ const socket = startAriSocket({
   pingIntervalMs: config.ARI_PING_INTERVAL_MS,
   handshakeTimeoutMs: config.ARI_HTTP_TIMEOUT * 1000,
   backoff: { minMs: config.ARI_RECONNECT_MIN_MS, maxMs: config.ARI_RECONNECT_MAX_MS },
-  stableAfterMs: STABLE_CONNECTION_MS,
+  stableAfterMs: config.ARI_RECONNECT_STABLE_MS,
   onFrame: (data) => {
     const type = relay.relay(data);
     // Asterisk now sends this app's events to another socket and leaves ours open but silent.
