@@ -29,7 +29,7 @@ export const natsConfigFields = {
     .string()
     .min(1)
     .default('nats://127.0.0.1:4222')
-    .refine((v) => v.split(',').every((s) => /^((nats|tls):\/\/)?[^\s/]+(:\d+)?$/.test(s.trim())), 'must be nats:// or tls:// host:port, comma-separated'),
+    .refine((v) => v.split(',').every((s) => /^((nats|tls):\/\/)?[^\s/]+(:\d+)?\/?$/.test(s.trim())), 'must be nats:// or tls:// host:port, comma-separated'),
   NATS_USER: z.string().max(256).optional(),
   NATS_PASSWORD: Secret.optional(),
   NATS_TOKEN: Secret.optional(),
