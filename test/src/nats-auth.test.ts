@@ -11,11 +11,12 @@ import { after, before, describe, it } from 'node:test';
 import { AriSimulator } from '@avb/ari-simulator';
 import { subjects, type Reply } from '@avb/contracts';
 import { connect, credsAuthenticator, nkeyAuthenticator, nkeys, type ConnectionOptions, type NatsConnection } from 'nats';
-import { sendCommand } from './harness/gateway-client.js';
+import { collect, sendCommand } from './harness/gateway-client.js';
 import { startNatsServer, type NatsServer } from './harness/nats-server.js';
 import { logMsg, startService, type ServiceProcess } from './harness/services.js';
 import { makeTestOperator } from './harness/nats-jwt.js';
 import { makeTestCerts, type TestCerts } from './harness/tls-certs.js';
+import { waitUntil } from './harness/util.js';
 
 const APP = 'ai_app';
 const ARI_USER = 'avb';
@@ -57,11 +58,13 @@ async function assertGatewayServes(gateway: ServiceProcess, sim: AriSimulator, n
   await gateway.waitForLog(logMsg('ARI connected'), 10_000, 'ARI connected');
   const reply: Reply = await sendCommand(nc, subjects.ariCommand(APP, node, 'channels.list'), {});
   assert.equal(reply.ok, true, JSON.stringify(reply));
-  const sub = nc.subscribe(subjects.ariEvent(APP, node, 'StasisStart'), { max: 1 });
+  const events = collect(nc, subjects.ariEvent(APP, node, 'StasisStart'));
   await nc.flush();
   const call = sim.placeCall();
-  for await (const m of sub) assert.match(new TextDecoder().decode(m.data), new RegExp(call.channelId.replace('.', '\\.')));
+  await waitUntil(() => events.msgs.some((m) => m.data.includes(`"id":"${call.channelId}"`)), 5000, 'StasisStart relayed');
+  events.stop();
   sim.hangup(call.channelId);
+  await sim.waitFor(() => sim.channels().length === 0, 5000, 'nothing left');
 }
 
 /** Without credentials the server refuses: the auth really is on. */
@@ -85,8 +88,9 @@ describe('NATS authentication and TLS', () => {
     rmSync(secretsDir, { recursive: true, force: true });
   });
 
-  const track = <T extends { stop(...a: never[]): Promise<unknown> } | NatsConnection>(thing: T): T => {
-    cleanups.push(() => ('close' in thing ? thing.close() : (thing as { stop(): Promise<unknown> }).stop()));
+  /** Stopped (servers) or closed (connections) after the suite, last first. */
+  const track = <T extends NatsServer | NatsConnection>(thing: T): T => {
+    cleanups.push(() => ('close' in thing ? thing.close() : thing.stop()));
     return thing;
   };
 
