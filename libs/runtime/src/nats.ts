@@ -15,7 +15,7 @@ export type NatsOptions = {
 } & (
   /** The parsed config's `nats` part: servers, auth and TLS. */
   | { nats: NatsConnectionConfig }
-  /** Servers only, without authentication or TLS (kept for callers not yet passing `nats`). */
+  /** @deprecated Servers only, without authentication or TLS: pass the parsed config's `nats` instead. */
   | { url: string }
 );
 
