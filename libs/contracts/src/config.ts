@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { SubjectToken, toSubjectToken } from './ids.js';
-import { checkNatsConfig, natsConfigFields, withNatsConnection } from './nats-config.js';
+import { checkNatsConfig, evenWithOtherProblems, natsConfigFields, withNatsConnection } from './nats-config.js';
 
 export * from './nats-config.js';
 
@@ -40,7 +40,7 @@ export const GatewayConfig = z
     /** Bytes of events kept while NATS is unreachable; more are dropped and counted (`publishFailed`). */
     NATS_PUBLISH_BUFFER_BYTES: z.coerce.number().int().min(0).max(1024 * 1024 * 1024).default(8 * 1024 * 1024),
   })
-  .superRefine(checkNatsConfig)
+  .superRefine(checkNatsConfig, evenWithOtherProblems)
   .transform((c) => withNatsConnection({ ...c, ARI_NODE: c.ARI_NODE ?? toSubjectToken(new URL(c.ARI_BASE_URL).hostname) }));
 export type GatewayConfig = z.infer<typeof GatewayConfig>;
 
@@ -60,7 +60,7 @@ export const ControllerConfig = z.object({
   /** On SIGTERM, how long in-flight calls get to finish setting up or tearing down. */
   SHUTDOWN_GRACE_MS: Millis.default(10_000),
 })
-  .superRefine(checkNatsConfig)
+  .superRefine(checkNatsConfig, evenWithOtherProblems)
   .transform(withNatsConnection);
 export type ControllerConfig = z.infer<typeof ControllerConfig>;
 
@@ -69,7 +69,7 @@ export const HealthConfig = z.object({
   HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(9000),
   HEALTH_HOST: z.string().default('0.0.0.0'),
 })
-  .superRefine(checkNatsConfig)
+  .superRefine(checkNatsConfig, evenWithOtherProblems)
   .transform(withNatsConnection);
 export type HealthConfig = z.infer<typeof HealthConfig>;
 

@@ -78,6 +78,14 @@ export function checkNatsConfig(c: NatsFields, ctx: z.RefinementCtx): void {
   }
 }
 
+/**
+ * Runs checkNatsConfig even when other fields already failed, so every problem is reported at
+ * once (it only compares fields with undefined, which is safe on partly invalid input).
+ */
+export const evenWithOtherProblems = {
+  when: (payload: { value: unknown }) => typeof payload.value === 'object' && payload.value !== null,
+};
+
 /** Moves the NATS fields into `nats` and drops the flat secret keys from the config. */
 export function withNatsConnection<T extends NatsFields>(c: T): Omit<T, SecretKey> & { nats: NatsConnectionConfig } {
   const {
