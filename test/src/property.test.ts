@@ -249,7 +249,12 @@ describe('property: hostile input against a real gateway', () => {
   }
 
   it('unknown command subjects are refused with bad_request and reach nothing', async () => {
-    const token = fc.stringMatching(/^[A-Za-z0-9_$%#:@+=-]{1,24}$/);
+    const token = fc.oneof(
+      fc.stringMatching(/^[A-Za-z0-9_$%#:@+=-]{1,24}$/),
+      // Any UTF-8 a subject token may hold: unicode, control characters, `..`-free path-like pieces.
+      fc.string({ unit: 'grapheme', minLength: 1, maxLength: 16 }).filter((t) => /^[^\s.*>]+$/u.test(t)),
+      fc.constantFrom('%2F', '%2e%2e', '%2E%2E%2F', '?x=1', '#x', 'é', '😀', '\u202e', 'a\u0000b', 'x'.repeat(200)),
+    );
     const subject = fc.oneof(
       fc.tuple(token, token).map(([r, a]) => `${r}.${a}`),
       fc.tuple(fc.constantFrom('channels', 'bridges', 'applications', 'asterisk', 'events', 'recordings'), token).map(([r, a]) => `${r}.${a}`),
