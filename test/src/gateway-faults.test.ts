@@ -118,7 +118,7 @@ describe('gateway faults: the ARI WebSocket', () => {
     const noticedMs = Date.now() - started;
     sim.setPongs(true);
     // One interval sends the ping, the next finds it unanswered.
-    assert.ok(noticedMs <= 2 * PING_MS + 250, `noticed after ${noticedMs} ms`);
+    assert.ok(noticedMs <= 2 * PING_MS + 400, `noticed after ${noticedMs} ms`);
     assert.equal(statusesSince(from).find((s) => s.state === 'disconnected')?.reason, 'ping timeout');
     await waitUntil(() => statusesSince(from).at(-1)?.state === 'connected', 3000, 'connected again');
     await relaysACall();
@@ -153,7 +153,7 @@ describe('gateway faults: the ARI WebSocket', () => {
     await sleep(2500);
     const times = attemptTimes(gateway, since);
     assert.ok(times.length >= 4 && times.length <= 14, `attempts while refused in 2.5 s: ${times.length}`);
-    for (const gap of gaps(times)) assert.ok(gap >= MIN_MS / 2 - 20 && gap <= MAX_MS + 250, `gap ${gap} ms`);
+    for (const gap of gaps(times)) assert.ok(gap >= MIN_MS / 2 - 20 && gap <= MAX_MS + 400, `gap ${gap} ms`);
     assert.ok(new Set(gaps(times)).size > 1, 'jittered');
     const failed = statusesSince(from).filter((s) => s.state === 'disconnected');
     assert.ok(failed.every((s) => s.reason?.startsWith('connect failed') || s.reason === 'closed with code 1006'), JSON.stringify(failed.slice(0, 3)));
