@@ -5,6 +5,9 @@
  */
 import { z } from 'zod';
 import { SubjectToken, toSubjectToken } from './ids.js';
+import { checkNatsConfig, evenWithOtherProblems, natsConfigFields, withNatsConnection } from './nats-config.js';
+
+export * from './nats-config.js';
 
 const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
 const Seconds = z.coerce.number().positive().max(3600);
@@ -14,7 +17,7 @@ const Millis = z.coerce.number().int().nonnegative().max(3_600_000);
 const JsName = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
 
 const common = {
-  NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
+  ...natsConfigFields,
   LOG_LEVEL: LogLevel,
   ARI_APP: SubjectToken.default('ai_app'),
   /** The JetStream stream that keeps every `ari.event.>` message. */
@@ -26,6 +29,7 @@ export const GatewayConfig = z
     ...common,
     ARI_BASE_URL: z.url({ protocol: /^https?$/ }).default('http://asterisk:8088/ari'),
     ARI_USER: z.string().min(1).default('asterisk'),
+    /** Or ARI_PASSWORD_FILE (see FILE_VARS). */
     ARI_PASSWORD: z.string().default(''),
     /** Names this Asterisk server in subjects; defaults to ARI_BASE_URL's host name. */
     ARI_NODE: SubjectToken.optional(),
@@ -43,8 +47,15 @@ export const GatewayConfig = z
     LEASES_BUCKET: JsName.default('avb_gateway_leases'),
     /** A gateway that stops renewing loses the node this long after its last renewal. */
     GATEWAY_LEASE_TTL_MS: Millis.min(300).default(3000),
+    /** The backoff starts again from its first step only after a connection stayed up this long. */
+    ARI_RECONNECT_STABLE_MS: Millis.min(10).default(10_000),
+    /** On SIGTERM, how long in-flight commands get before they are answered with `timeout`. */
+    SHUTDOWN_GRACE_MS: Millis.default(5_000),
+    /** Bytes of events kept while NATS is unreachable; more are dropped and counted (`publishFailed`). */
+    NATS_PUBLISH_BUFFER_BYTES: z.coerce.number().int().min(0).max(1024 * 1024 * 1024).default(8 * 1024 * 1024),
   })
-  .transform((c) => ({ ...c, ARI_NODE: c.ARI_NODE ?? toSubjectToken(new URL(c.ARI_BASE_URL).hostname) }));
+  .superRefine(checkNatsConfig, evenWithOtherProblems)
+  .transform((c) => withNatsConnection({ ...c, ARI_NODE: c.ARI_NODE ?? toSubjectToken(new URL(c.ARI_BASE_URL).hostname) }));
 export type GatewayConfig = z.infer<typeof GatewayConfig>;
 
 export const ControllerConfig = z.object({
@@ -76,14 +87,18 @@ export const ControllerConfig = z.object({
   GATEWAY_WAIT_MS: Millis.default(5_000),
   /** When the media server cannot be reached: hang the caller up, or continue it in the dialplan. */
   EXTERNAL_MEDIA_FAILURE_ACTION: z.enum(['hangup', 'continue']).default('hangup'),
-});
+})
+  .superRefine(checkNatsConfig, evenWithOtherProblems)
+  .transform(withNatsConnection);
 export type ControllerConfig = z.infer<typeof ControllerConfig>;
 
 export const HealthConfig = z.object({
   ...common,
   HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(9000),
   HEALTH_HOST: z.string().default('0.0.0.0'),
-});
+})
+  .superRefine(checkNatsConfig, evenWithOtherProblems)
+  .transform(withNatsConnection);
 export type HealthConfig = z.infer<typeof HealthConfig>;
 
 /** Parses env with a schema; returns every problem at once instead of throwing on the first. */

@@ -60,6 +60,15 @@ describe('config', () => {
     assert.equal(cc.config.AUDIOSOCKET_PORT, 7575);
     assert.equal(cc.config.EXTERNAL_MEDIA_FORMAT, 'slin16');
   });
+  it('accepts nats:// and tls:// server lists, refuses other schemes', () => {
+    for (const url of ['nats://nats:4222', 'nats://a:4222,nats://b:4222/', 'tls://127.0.0.1:4443', 'localhost', 'nats://u:p@h:4222']) {
+      const parsed = parseConfig(GatewayConfig, { NATS_URL: url });
+      assert.ok(parsed.ok, url);
+    }
+    for (const url of ['http://nats:4222', 'ws://nats:8080', 'nats://a b:1']) {
+      assert.equal(parseConfig(GatewayConfig, { NATS_URL: url }).ok, false, url);
+    }
+  });
   it('reports every problem at once', () => {
     const bad = parseConfig(ControllerConfig, { AUDIOSOCKET_PORT: 'x', ARI_APP: 'a.b', EXTERNAL_MEDIA_TRANSPORT: 'sctp' });
     assert.equal(bad.ok, false);

@@ -24,6 +24,8 @@ describe('logger', () => {
   });
   it('strips credentials from URLs', () => {
     assert.equal(redactUrl('nats://user:pw@127.0.0.1:4222'), 'nats://127.0.0.1:4222');
+    assert.equal(redactUrl('127.0.0.1:4222'), '127.0.0.1:4222');
+    assert.equal(redactUrl('user:pw@127.0.0.1:4222'), '127.0.0.1:4222');
     assert.ok(!redactUrl('http://h/ari/events?app=a&api_key=u:pw').includes('pw'));
   });
   it('rate-limits a recurring warning per reason', () => {

@@ -66,16 +66,24 @@ export async function startCommandService(opts: CommandServiceOptions): Promise<
   const { nc, app, node, ari, stats, log } = opts;
   const prefix = subjects.ariCommands(app, node).slice(0, -1);
   const warnRejected = rateLimitedWarn(log, 'command refused');
-  const inflight = new Set<Promise<void>>();
+  /** Requests being handled; a reply is sent at most once per request. */
+  const inflight = new Map<Promise<void>, ServiceMsg>();
+  const answered = new WeakSet<ServiceMsg>();
 
   const respond = (msg: ServiceMsg, reply: Reply) => {
+    if (answered.has(msg)) return;
+    answered.add(msg);
     try {
       msg.respond(encoder.encode(JSON.stringify(reply)));
     } catch (err) {
       // E.g. a result larger than the server's max_payload: the requester must still get an answer.
       log.error({ err, subject: msg.subject }, 'cannot send command reply');
       const error: ErrorBody = { code: ErrorCode.Internal, message: 'the reply could not be sent' };
-      msg.respond(encoder.encode(JSON.stringify({ ok: false, error } satisfies Reply)));
+      try {
+        msg.respond(encoder.encode(JSON.stringify({ ok: false, error } satisfies Reply)));
+      } catch {
+        // The connection is closed: nothing can be answered any more.
+      }
     }
   };
 
@@ -143,7 +151,7 @@ export async function startCommandService(opts: CommandServiceOptions): Promise<
           respond(msg, { ok: false, error: { code: ErrorCode.Internal, message: 'internal error' } });
         })
         .finally(() => inflight.delete(done));
-      inflight.add(done);
+      inflight.set(done, msg);
     },
   });
 
@@ -152,8 +160,14 @@ export async function startCommandService(opts: CommandServiceOptions): Promise<
       await settlesWithin(service.stop(), graceMs);
       if (inflight.size > 0) {
         log.info({ inflight: inflight.size }, 'waiting for in-flight commands');
-        const settled = await settlesWithin(Promise.allSettled([...inflight]), graceMs);
-        if (!settled) log.warn({ inflight: inflight.size }, 'in-flight commands not answered in time');
+        const settled = await settlesWithin(Promise.allSettled([...inflight.keys()]), graceMs);
+        if (!settled) {
+          // Answered rather than left to time out at the requester: it learns now that the outcome is unknown.
+          log.warn({ inflight: inflight.size }, 'in-flight commands not answered in time');
+          for (const msg of inflight.values()) {
+            respond(msg, { ok: false, error: { code: ErrorCode.Timeout, message: 'gateway stopping: ARI did not answer within the shutdown grace period' } });
+          }
+        }
       }
     },
   };

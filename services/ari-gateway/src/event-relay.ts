@@ -4,7 +4,8 @@
  * read `type`, a cached check of that type, one publish; no schema parse of the whole event and
  * no per-event logging.
  */
-import { AriFrame, subjects } from '@avb/contracts';
+import { AriFrame, ChannelDestroyed, StasisEnd, StasisStart, subjects } from '@avb/contracts';
+import type { z } from 'zod';
 import { rateLimitedWarn, type Logger } from '@avb/runtime';
 import type { GatewayStats } from './stats.js';
 
@@ -12,6 +13,8 @@ export const DropReason = {
   NotJson: 'not_json',
   NotObject: 'not_object',
   BadType: 'bad_type',
+  /** A call-lifecycle event with a field missing or of the wrong type. */
+  InvalidEvent: 'invalid_event',
 } as const;
 export type DropReason = (typeof DropReason)[keyof typeof DropReason];
 
@@ -31,6 +34,14 @@ export interface RelayOptions {
 /** Types that passed AriFrame once; bounded so invented types cannot grow it without limit. */
 const MAX_CACHED_TYPES = 256;
 const SAMPLE_CHARS = 64;
+/**
+ * The events controllers start and end calls on are checked whole (a few per call, so cheap):
+ * one with a missing or wrong-typed field would otherwise reach every controller. A Map, so an
+ * event type such as `__proto__` finds nothing.
+ */
+const CHECKED_EVENTS = new Map<string, z.ZodType>([
+  ['StasisStart', StasisStart], ['StasisEnd', StasisEnd], ['ChannelDestroyed', ChannelDestroyed],
+]);
 const decoder = new TextDecoder();
 
 export function createEventRelay({ app, node, publish, stats, log }: RelayOptions): EventRelay {
@@ -38,9 +49,9 @@ export function createEventRelay({ app, node, publish, stats, log }: RelayOption
   const validTypes = new Set<string>();
   const subjectOf = new Map<string, string>();
 
-  const drop = (reason: DropReason, text: string) => {
+  const drop = (reason: DropReason, text: string, fields: Record<string, unknown> = {}) => {
     stats.dropped(reason);
-    warnDropped(reason, { bytes: text.length, sample: text.slice(0, SAMPLE_CHARS) });
+    warnDropped(reason, { bytes: text.length, sample: text.slice(0, SAMPLE_CHARS), ...fields });
   };
 
   const isValidType = (type: unknown): type is string => {
@@ -69,6 +80,12 @@ export function createEventRelay({ app, node, publish, stats, log }: RelayOption
       const type = (frame as { type?: unknown }).type;
       if (!isValidType(type)) {
         drop(DropReason.BadType, text);
+        return undefined;
+      }
+      const checked = CHECKED_EVENTS.get(type)?.safeParse(frame);
+      if (checked && !checked.success) {
+        const issue = checked.error.issues[0];
+        drop(DropReason.InvalidEvent, text, { type, problem: issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid' });
         return undefined;
       }
       let subject = subjectOf.get(type);

@@ -7,23 +7,19 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { GatewayConfig, subjects } from '@avb/contracts';
-import {
-  connectNats, createLogger, ensureCallConsumers, ensureEventStream, loadConfigOrExit, onShutdown, redactUrl, untilDone,
-} from '@avb/runtime';
+import { connectNats, createLogger, loadConfigOrExit, onShutdown, redactUrl, untilDone } from '@avb/runtime';
 import { ariEndpoint } from './ari-endpoint.js';
 import { createAriHttp } from './ari-http.js';
 import { startAriSocket, type AriSocket } from './ari-socket.js';
 import { SERVICE_NAME, startCommandService } from './command-service.js';
 import { createEventRelay } from './event-relay.js';
 import { startLease, type Lease } from './gateway-lease.js';
+import { createSafePublish } from './safe-publish.js';
 import { createGatewayStats } from './stats.js';
 import { createStatusTracker } from './status.js';
 import { createStreamPublisher } from './stream-publisher.js';
+import { keepStreamTopology } from './stream-topology.js';
 
-/** The backoff starts again from its first step only after a connection lasted this long. */
-const STABLE_CONNECTION_MS = 10_000;
-/** On SIGTERM, how long in-flight commands get to be answered. */
-const COMMAND_DRAIN_MS = 5_000;
 /** Retry interval while JetStream is not reachable yet. */
 const JETSTREAM_RETRY_MS = 2_000;
 /** The stream is checked this often even when nothing hints that it is gone. */
@@ -39,40 +35,26 @@ const endpoint = ariEndpoint(config.ARI_BASE_URL, app, config.ARI_USER, config.A
 
 // Registered first so a SIGTERM while NATS is still unreachable also ends with exit 0.
 const shutdown = { stop: async (): Promise<void> => undefined };
-onShutdown(log, () => shutdown.stop());
+onShutdown(log, () => shutdown.stop(), 2 * config.SHUTDOWN_GRACE_MS + 10_000);
 
 log.info({ app, node, instance, ari: redactUrl(endpoint.restBase), version }, 'starting');
-const nc = await connectNats({ url: config.NATS_URL, name: `${SERVICE_NAME}-${node}`, log });
-const publish = (subject: string, data: Uint8Array) => nc.publish(subject, data);
-// The stream and consumers are made sure of at start, and again when the stream stops storing
-// what we publish (someone deleted it, or NATS came back without its data).
-const jsLog = log.child({ feature: 'jetstream' });
-const ensureTopology = async () => {
-  const jsm = await nc.jetstreamManager();
-  const outcome = await ensureEventStream(jsm, {
-    name: config.EVENTS_STREAM,
-    maxAgeS: config.EVENTS_MAX_AGE_S,
-    maxBytes: config.EVENTS_MAX_BYTES,
-    duplicateWindowS: config.EVENTS_DUPLICATE_WINDOW_S,
-  });
-  // Created here too, so events stored before the first controller ever ran are not skipped.
-  await ensureCallConsumers(jsm, { stream: config.EVENTS_STREAM, app, ackWaitMs: 10_000, update: false });
-  if (outcome !== 'unchanged') jsLog.info({ stream: config.EVENTS_STREAM, outcome }, 'event stream ready');
-};
-// At most one check per JETSTREAM_RETRY_MS; a failure inside that window is checked at its end.
-let lastEnsure = 0;
-let ensureTimer: NodeJS.Timeout | undefined;
-const recheckSoon = () => {
-  if (ensureTimer) return;
-  ensureTimer = setTimeout(() => {
-    ensureTimer = undefined;
-    lastEnsure = Date.now();
-    ensureTopology().catch((err: unknown) => jsLog.warn({ err }, 'event stream not storing events; cannot recreate it yet'));
-  }, Math.max(0, lastEnsure + JETSTREAM_RETRY_MS - Date.now()));
-};
-const stream = createStreamPublisher(nc, node, recheckSoon);
-
+const nc = await connectNats({ nats: config.nats, name: `${SERVICE_NAME}-${node}`, log });
 const stats = createGatewayStats();
+const publish = createSafePublish({
+  nc, maxBufferedBytes: config.NATS_PUBLISH_BUFFER_BYTES, onFailed: (reason) => stats.publishFailed(reason), log: log.child({ feature: 'publish' }),
+});
+const jsLog = log.child({ feature: 'jetstream' });
+const topology = keepStreamTopology(nc, {
+  app,
+  stream: config.EVENTS_STREAM,
+  maxAgeS: config.EVENTS_MAX_AGE_S,
+  maxBytes: config.EVENTS_MAX_BYTES,
+  duplicateWindowS: config.EVENTS_DUPLICATE_WINDOW_S,
+  minIntervalMs: JETSTREAM_RETRY_MS,
+  recheckMs: TOPOLOGY_RECHECK_MS,
+  log: jsLog,
+});
+const stream = createStreamPublisher(nc, node, publish, () => topology.recheckSoon());
 const status = createStatusTracker({ app, node, instance, publish, log: log.child({ feature: 'status' }) });
 const relay = createEventRelay({ app, node, publish: stream.publish, stats, log: log.child({ feature: 'relay' }) });
 status.set('standby', 'waiting for the node lease');
@@ -95,7 +77,7 @@ const startSocket = (): AriSocket => startAriSocket({
   pingIntervalMs: config.ARI_PING_INTERVAL_MS,
   handshakeTimeoutMs: config.ARI_HTTP_TIMEOUT * 1000,
   backoff: { minMs: config.ARI_RECONNECT_MIN_MS, maxMs: config.ARI_RECONNECT_MAX_MS },
-  stableAfterMs: STABLE_CONNECTION_MS,
+  stableAfterMs: config.ARI_RECONNECT_STABLE_MS,
   onFrame: (data) => {
     const type = relay.relay(data);
     // Asterisk now sends this app's events to another socket and leaves ours open but silent.
@@ -112,10 +94,8 @@ const startSocket = (): AriSocket => startAriSocket({
 const setup = new AbortController();
 let socket: AriSocket | undefined;
 let lease: Lease | undefined;
-const recheck = setInterval(() => void ensureTopology().catch(() => undefined), TOPOLOGY_RECHECK_MS);
 void untilDone(async () => {
-  await ensureTopology();
-  lastEnsure = Date.now();
+  await topology.ensure();
   // Lease requests time out well within the TTL, so a request lost in a NATS outage does not
   // hold the lease loop up past the moment the lease could be taken again.
   const leaseJs = nc.jetstream({ timeout: Math.max(250, Math.floor(config.GATEWAY_LEASE_TTL_MS / 2)) });
@@ -140,9 +120,8 @@ void untilDone(async () => {
 
 shutdown.stop = async () => {
   setup.abort();
-  clearInterval(recheck);
-  clearTimeout(ensureTimer);
-  await commands.stop(COMMAND_DRAIN_MS);
+  topology.stop();
+  await commands.stop(config.SHUTDOWN_GRACE_MS);
   await socket?.stop();
   await lease?.stop();
   stream.stop();

@@ -25,6 +25,7 @@ export interface GatewayStats {
   reconnected(): void;
   commandDone(command: CommandName, outcome: 'ok' | ErrorCode, ariLatencyMs?: number): void;
   unknownCommand(): void;
+  publishFailed(reason: string): void;
   snapshot(): StatsSnapshot;
 }
 
@@ -36,6 +37,8 @@ export interface StatsSnapshot {
   commands: Partial<Record<CommandName, CommandCounters>>;
   /** Requests on the command subject for a command that does not exist. */
   unknownCommands: number;
+  /** Events (and status messages) that could not be published on NATS, by reason. */
+  publishFailed: Record<string, number>;
 }
 
 export function createGatewayStats(): GatewayStats {
@@ -44,6 +47,7 @@ export function createGatewayStats(): GatewayStats {
   const commands = new Map<CommandName, CommandCounters>();
   let reconnects = 0;
   let unknownCommands = 0;
+  const publishFailed = new Map<string, number>();
 
   return {
     relayed(type) {
@@ -77,6 +81,9 @@ export function createGatewayStats(): GatewayStats {
     unknownCommand() {
       unknownCommands += 1;
     },
+    publishFailed(reason) {
+      publishFailed.set(reason, (publishFailed.get(reason) ?? 0) + 1);
+    },
     snapshot() {
       return {
         eventsRelayed: Object.fromEntries(eventsRelayed),
@@ -84,6 +91,7 @@ export function createGatewayStats(): GatewayStats {
         reconnects,
         commands: Object.fromEntries([...commands].map(([k, v]) => [k, { ...v, codes: { ...v.codes } }])),
         unknownCommands,
+        publishFailed: Object.fromEntries(publishFailed),
       };
     },
   };

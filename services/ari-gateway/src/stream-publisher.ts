@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createInbox, headers, type NatsConnection, type Subscription } from 'nats';
+import type { Publish } from './safe-publish.js';
 
 export interface StreamCounters {
   published: number;
@@ -32,7 +33,7 @@ export function eventMessageId(node: string, data: Uint8Array): string {
 }
 
 /** `onFailed` hears of every event the stream did not store (it may be gone: recreate it). */
-export function createStreamPublisher(nc: NatsConnection, node: string, onFailed: () => void): StreamPublisher {
+export function createStreamPublisher(nc: NatsConnection, node: string, send: Publish, onFailed: () => void): StreamPublisher {
   const counters: StreamCounters = { published: 0, stored: 0, duplicates: 0, failed: 0 };
   const failed = () => {
     counters.failed += 1;
@@ -53,7 +54,7 @@ export function createStreamPublisher(nc: NatsConnection, node: string, onFailed
     publish(subject, data) {
       const h = headers();
       h.set('Nats-Msg-Id', eventMessageId(node, data));
-      nc.publish(subject, data, { headers: h, reply: ackSubject });
+      send(subject, data, { headers: h, reply: ackSubject });
       counters.published += 1;
     },
     counters: () => ({ ...counters }),

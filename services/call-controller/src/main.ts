@@ -36,7 +36,7 @@ const log = createLogger(SERVICE_NAME, config.LOG_LEVEL).child({ instance, app: 
 const startedAt = new Date();
 const app = config.ARI_APP;
 
-const nc = await connectNats({ url: config.NATS_URL, name: `${SERVICE_NAME}:${instance}`, log });
+const nc = await connectNats({ nats: config.nats, name: `${SERVICE_NAME}:${instance}`, log });
 const js = nc.jetstream();
 const jsLog = log.child({ feature: 'jetstream' });
 const onJsError = (err: unknown) => jsLog.warn({ err }, 'JetStream or the event stream not available yet; retrying');

@@ -44,7 +44,7 @@ const app = new H3()
 const server = serve(app, { port: config.HEALTH_PORT, hostname: config.HEALTH_HOST, silent: true });
 await server.ready();
 log.info({ port: config.HEALTH_PORT }, 'listening');
-connectNats({ url: config.NATS_URL, name: SERVICE, log }).then(
+connectNats({ nats: config.nats, name: SERVICE, log }).then(
   (conn) => {
     nc = conn;
     log.info('ready');

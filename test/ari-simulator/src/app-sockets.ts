@@ -67,6 +67,11 @@ export class AppSockets {
     this.pongs = enabled;
   }
 
+  /** Like an Asterisk shutting down cleanly: a close frame with `code`. */
+  closeAll(code: number, reason: string): void {
+    for (const ws of [...this.open.keys()]) ws.close(code, reason);
+  }
+
   /** Like a crashed Asterisk: TCP reset, no close frame. */
   dropAll(): void {
     for (const ws of [...this.open.keys()]) ws.terminate();

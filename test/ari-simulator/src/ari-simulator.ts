@@ -134,6 +134,11 @@ export class AriSimulator {
     this.sockets.dropAll();
   }
 
+  /** Closes every WebSocket cleanly (close frame, default 1001 "going away"), as a stopping Asterisk does. */
+  closeWebSockets(code = 1001, reason = 'shutting down'): void {
+    this.sockets.closeAll(code, reason);
+  }
+
   sendRaw(app: string, data: string): void {
     this.sockets.sendRaw(app, data);
   }

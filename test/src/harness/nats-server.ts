@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { reapOnExit } from './reaper.js';
@@ -28,15 +28,27 @@ export function natsServerBinary(): string {
   return 'nats-server';
 }
 
-export async function startNatsServer(opts: { jetstream?: boolean } = {}): Promise<NatsServer> {
+export interface NatsServerOptions {
+  jetstream?: boolean;
+  /** nats-server config file text (authorization, accounts, tls blocks); host and port come from flags. */
+  config?: string;
+  /** More command-line flags, e.g. `['--user', 'u', '--pass', 'p']`. */
+  args?: string[];
+}
+
+export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServer> {
   const port = await freePort();
   const storeDir = await mkdtemp(join(tmpdir(), 'avb-nats-'));
   let child: ChildProcess | undefined;
+  const configFile = join(storeDir, 'nats.conf');
+  if (opts.config !== undefined) await writeFile(configFile, opts.config);
 
   const launch = async () => {
     const args = ['-a', '127.0.0.1', '-p', String(port), '--http_port', '0'];
+    if (opts.config !== undefined) args.push('-c', configFile);
     // JetStream is on unless a test asks for core NATS only: the services need it.
     if (opts.jetstream !== false) args.push('-js', '-sd', storeDir);
+    if (opts.args) args.push(...opts.args);
     const proc = spawn(natsServerBinary(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
     reapOnExit(proc);
     let stderr = '';
