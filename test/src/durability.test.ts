@@ -164,7 +164,8 @@ describe('shared consumption across controllers', () => {
 describe('gateway failover and restarts', () => {
   let stack: Stack;
   before(async () => {
-    stack = await startStack({ controllers: 2, controllerEnv: { ...FAST, RECONCILE_INTERVAL_S: '2' } });
+    // A short lease for a quick takeover; the default (3 s) tolerates a busier machine.
+    stack = await startStack({ controllers: 2, controllerEnv: { ...FAST, RECONCILE_INTERVAL_S: '2' }, gatewayEnv: { GATEWAY_LEASE_TTL_MS: '1500' } });
   });
   after(async () => stack?.stop());
 

@@ -68,6 +68,8 @@ export function startLease(opts: LeaseOptions): Lease {
         if (held && term === myTerm) {
           revision = rev;
           armFence(sentAt);
+          const tookMs = Date.now() - sentAt;
+          if (tookMs > tickMs) log.warn({ tookMs, ttlMs }, 'gateway lease renewal was slow; the lease is given up when renewals take most of its TTL');
         }
       } else {
         const rev = await kv.create(key, value);

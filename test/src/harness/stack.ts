@@ -80,7 +80,6 @@ async function launch(
       ARI_HTTP_TIMEOUT: '2',
       ARI_RECONNECT_MIN_MS: '50',
       ARI_RECONNECT_MAX_MS: '1000',
-      GATEWAY_LEASE_TTL_MS: '1500',
       LOG_LEVEL: 'debug',
       ...opts.gatewayEnv,
       ...env,
