@@ -11,7 +11,8 @@
 import { z } from 'zod';
 import { AriId } from './ids.js';
 
-export const CallPhase = z.enum(['setup', 'active', 'ending']);
+/** Ended calls are deleted: claiming the end of a call is deleting its state (compare-and-set). */
+export const CallPhase = z.enum(['setup', 'active']);
 export type CallPhase = z.infer<typeof CallPhase>;
 
 export const CallState = z.strictObject({

@@ -122,7 +122,7 @@ export class CallActor implements CallIds {
     );
   }
 
-  /** Ends a stored call: marks it `ending` (compare-and-set), removes its resources, deletes it. */
+  /** Ends a stored call: claims it (deletes its state with compare-and-set), removes its resources. */
   end(cause: string, caller: CallerAction): void {
     this.phase = 'teardown';
     this.mailbox.post({ type: 'end', cause, caller });
@@ -214,27 +214,37 @@ export class CallActor implements CallIds {
     else this.done('started');
   }
 
+  /**
+   * Ends a call this instance did not set up (or set up and then saw end): claims it by deleting
+   * its state with compare-and-set, then removes its resources. Whoever loses the claim leaves it
+   * to the winner; a setup still running elsewhere loses its own compare-and-set and removes what
+   * it created. Dying between the claim and the teardown leaves resources for reconciliation.
+   */
   private async onEnd(cause: string, caller: CallerAction): Promise<void> {
+    this.phase = 'teardown';
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-      const ending: CallState = { ...this.state, phase: 'ending', owner: this.ctx.instance, cause: this.state.cause ?? cause, updatedAt: new Date().toISOString() };
+      let claimed: boolean;
       try {
-        this.revision = await this.ctx.store.update(ending, this.revision);
-        this.state = ending;
-        return this.finish('ended', caller);
-      } catch (err) {
-        if (!isKvConflict(err)) {
-          this.ctx.log.warn({ err }, 'cannot mark the call as ending; event retried later');
-          return this.done(undefined, RETRY_LATER_MS);
+        claimed = await this.ctx.store.remove({ state: this.state, revision: this.revision });
+        if (!claimed) {
+          const fresh = await this.ctx.store.get(this.node, this.channelId);
+          if (!fresh) return this.done(undefined); // someone else ended it
+          this.state = fresh.state;
+          this.revision = fresh.revision;
+          continue;
         }
-        const fresh = await this.ctx.store.get(this.node, this.channelId);
-        if (!fresh) return this.done(undefined); // someone else finished it
-        this.state = fresh.state;
-        this.revision = fresh.revision;
+      } catch (err) {
+        this.ctx.log.warn({ err }, 'cannot claim the call; event retried later');
+        return this.done(undefined, RETRY_LATER_MS);
       }
+      this.state = { ...this.state, cause: this.state.cause ?? cause };
+      const clean = await tearDownCall(this.ctx, this, { hangupMedia: !this.mediaGone, caller });
+      return this.report('ended', clean);
     }
     return this.done(undefined, RETRY_LATER_MS);
   }
 
+  /** The owner's end: removes what it created (all of it has settled), then the state. */
   private async finish(kind: 'ended' | 'failed', caller: CallerAction): Promise<void> {
     this.phase = 'teardown';
     const clean = await tearDownCall(this.ctx, this, { hangupMedia: !this.mediaGone, caller });
@@ -243,6 +253,10 @@ export class CallActor implements CallIds {
       return true;
     });
     if (!removed) return this.done(undefined); // another instance took charge and reports it
+    this.report(kind, clean);
+  }
+
+  private report(kind: 'ended' | 'failed', clean: boolean): void {
     this.ctx.log.info({ cause: this.state.cause, clean, sessionId: this.sessionId }, kind === 'ended' ? 'call ended' : 'call failed');
     this.publish(kind);
     this.done(kind);

@@ -72,9 +72,6 @@ export class CallCoordinator {
     switch (stored.state.phase) {
       case 'active':
         return delivery.ack(); // set up already; the first delivery's ack was lost
-      case 'ending':
-        this.endStored(stored, 'resumed_teardown', 'none', delivery);
-        return;
       case 'setup': {
         // Its instance died (or stalled past the ack wait) mid-setup: start over from the state.
         this.ctx.log.info({ node, channelId: caller.id, previousOwner: stored.state.owner }, 'taking over a call left in setup');
