@@ -6,8 +6,9 @@ import {
   ErrorCode, Reply, subjects,
   type CommandName, type CommandParams, type CommandResult,
 } from '@avb/contracts';
-import { ErrorCode as NatsErrorCode, type NatsConnection, type NatsError } from 'nats';
+import type { NatsConnection } from 'nats';
 import { CommandError } from './command-error.js';
+import { createRequestMux, type RequestOutcome } from './request-mux.js';
 
 export interface AriCommands {
   send<N extends CommandName>(node: string, command: N, params: CommandParams<N>): Promise<CommandResult<N>>;
@@ -30,17 +31,14 @@ export interface AriCommandOptions {
 const NO_RESPONDERS_RETRY_STEP_MS = 250;
 
 export function createAriCommands(nc: NatsConnection, app: string, opts: AriCommandOptions): AriCommands {
+  const mux = createRequestMux(nc);
   const request = async (subject: string, payload: Uint8Array, node: string): Promise<Uint8Array> => {
     const deadline = Date.now() + opts.noRespondersRetryMs;
     for (;;) {
-      try {
-        return (await nc.request(subject, payload, { timeout: opts.timeoutMs })).data;
-      } catch (err) {
-        const failure = fromNatsError(err, node);
-        const noResponders = (err as NatsError | undefined)?.code === NatsErrorCode.NoResponders;
-        if (!noResponders || Date.now() + NO_RESPONDERS_RETRY_STEP_MS > deadline) throw failure;
-        await new Promise((r) => setTimeout(r, NO_RESPONDERS_RETRY_STEP_MS));
-      }
+      const outcome = await mux.request(subject, payload, opts.timeoutMs);
+      if (outcome.ok) return outcome.data;
+      if (outcome.reason !== 'no_responders' || Date.now() + NO_RESPONDERS_RETRY_STEP_MS > deadline) throw failure(outcome.reason, node);
+      await new Promise((r) => setTimeout(r, NO_RESPONDERS_RETRY_STEP_MS));
     }
   };
   return {
@@ -60,13 +58,10 @@ export function createAriCommands(nc: NatsConnection, app: string, opts: AriComm
   };
 }
 
-function fromNatsError(err: unknown, node: string): CommandError {
-  const code = (err as NatsError | undefined)?.code;
-  if (code === NatsErrorCode.NoResponders) {
-    return new CommandError(ErrorCode.AriUnavailable, `no ari-gateway serves node ${node}`, undefined, { cause: err });
+function failure(reason: Exclude<RequestOutcome, { ok: true }>['reason'], node: string): CommandError {
+  switch (reason) {
+    case 'no_responders': return new CommandError(ErrorCode.AriUnavailable, `no ari-gateway serves node ${node}`);
+    case 'timeout': return new CommandError(ErrorCode.Timeout, `no reply from the ari-gateway of node ${node} in time`);
+    case 'closed': return new CommandError(ErrorCode.AriUnavailable, 'NATS connection closed');
   }
-  if (code === NatsErrorCode.Timeout) {
-    return new CommandError(ErrorCode.Timeout, `no reply from the ari-gateway of node ${node} in time`, undefined, { cause: err });
-  }
-  return new CommandError(ErrorCode.AriUnavailable, `NATS request failed: ${(err as Error)?.message ?? String(err)}`, undefined, { cause: err });
 }
