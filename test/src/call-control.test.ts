@@ -5,15 +5,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CallEvent, subjects } from '@avb/contracts';
+import { callEventsOf } from './harness/calls.js';
 import { collect, type Collector } from './harness/gateway-client.js';
 import { APP, ARI_PASSWORD, NODE, nothingLeft as simEmpty, startStack, type Stack } from './harness/stack.js';
 import { percentile, sleep, waitUntil } from './harness/util.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** The call events published for one caller channel, validated against the contract. */
-const callEventsOf = (events: Collector, channelId: string) =>
-  events.json().map((e) => CallEvent.parse(e)).filter((e) => e.channelId === channelId);
 
 describe('call control end to end', () => {
   let stack: Stack;

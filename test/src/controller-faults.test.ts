@@ -5,20 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CallEvent, subjects } from '@avb/contracts';
+import { subjects } from '@avb/contracts';
+import { callEventsOf, callKeys } from './harness/calls.js';
 import { collect, type Collector } from './harness/gateway-client.js';
 import { APP, NODE, nothingLeft, startStack, type Stack } from './harness/stack.js';
 import { sleep, waitUntil } from './harness/util.js';
 
-const eventsOf = (events: Collector, channelId: string) =>
-  events.json().map((e) => CallEvent.parse(e)).filter((e) => e.channelId === channelId);
-
-async function callKeys(stack: Stack): Promise<string[]> {
-  const kv = await stack.nc.jetstream().views.kv('avb_calls');
-  const keys: string[] = [];
-  for await (const k of await kv.keys('call.>')) keys.push(k);
-  return keys;
-}
+const eventsOf = callEventsOf;
 
 describe('ARI slower than ARI_HTTP_TIMEOUT', () => {
   let stack: Stack;
@@ -36,7 +29,7 @@ describe('ARI slower than ARI_HTTP_TIMEOUT', () => {
     const created = stack.sim.requests.filter((r) => r.method === 'POST' && r.status === 200 && /^\/ari\/(bridges\/|channels\/externalMedia)/.test(r.path)).length;
     assert.ok(created > 0, 'ARI created resources after the client had given up');
     assert.ok(calls.every((c) => c.endedBy === 'ari'), 'callers hung up by the backend');
-    await waitUntil(async () => (await callKeys(stack)).length === 0, 10_000, 'call state emptied');
+    await waitUntil(async () => (await callKeys(stack.nc)).length === 0, 10_000, 'call state emptied');
     t.diagnostic(`slow ARI: 5 calls, ${created} resources created late, left behind 0`);
   });
 });
@@ -93,7 +86,7 @@ describe('no gateway (no responders)', () => {
     const failed = eventsOf(events, ghost).find((e) => e.kind === 'failed')!;
     assert.match(failed.cause ?? '', /^setup_failed:\w+:ari_unavailable$/);
     assert.ok(Date.parse(failed.at) - publishedAt >= 1400, 'retried for GATEWAY_WAIT_MS first');
-    await waitUntil(async () => (await callKeys(stack)).length === 0, 5000, 'call state emptied');
+    await waitUntil(async () => (await callKeys(stack.nc)).length === 0, 5000, 'call state emptied');
 
     await stack.startGateway();
     await waitUntil(() => stack.sim.connections(APP) === 1, 10_000, 'gateway back');
