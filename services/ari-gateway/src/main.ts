@@ -44,7 +44,8 @@ const commands = await startCommandService({
   ari: createAriHttp({ baseUrl: endpoint.restBase, authorization: endpoint.authorization, timeoutMs: config.ARI_HTTP_TIMEOUT * 1000 }),
   statsData: () => {
     const { state, since, reason } = status.current();
-    return { ari: { state, since, reason }, ...stats.snapshot() };
+    // Shape: GatewayStatsData in @avb/contracts (read by the health service).
+    return { app, node, instance, ari: { state, since, reason }, ...stats.snapshot() };
   },
   log: log.child({ feature: 'commands' }),
 });
