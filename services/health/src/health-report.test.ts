@@ -82,14 +82,28 @@ describe('renderMetrics', () => {
 });
 
 describe('cached', () => {
-  it('shares one load while fresh, loads again when stale', async () => {
+  it('shares one load while fresh, serves the previous result while refreshing, waits when too old', async () => {
     let t = 0;
     let loads = 0;
-    const get = cached(async () => ++loads, 100, () => t);
+    let release: (() => void) | undefined;
+    const get = cached(async () => {
+      loads += 1;
+      if (loads > 1) await new Promise<void>((r) => (release = r));
+      return loads;
+    }, 100, 200, () => t);
     assert.deepEqual(await Promise.all([get(), get(), get()]), [1, 1, 1]);
     t = 99;
     assert.equal(await get(), 1);
-    t = 100;
+    t = 150; // stale: a refresh starts, callers still get 1 without waiting
+    assert.deepEqual(await Promise.all([get(), get()]), [1, 1]);
+    assert.equal(loads, 2);
+    release!();
+    await new Promise((r) => setImmediate(r));
     assert.equal(await get(), 2);
+    t = 1000; // far too old: the caller waits for the new load
+    const waiting = get();
+    await new Promise((r) => setImmediate(r));
+    release!();
+    assert.equal(await waiting, 3);
   });
 });

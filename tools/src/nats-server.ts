@@ -1,0 +1,61 @@
+/** Finds or starts the NATS the demo runs on: a reachable NATS_URL as it is, else a nats-server with JetStream. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+
+/** The binary on PATH, else where Debian and others put it (/usr/sbin is not on every PATH). */
+export function findNatsServer(path: string, explicit?: string): string | undefined {
+  if (explicit) return explicit;
+  const dirs = [...path.split(delimiter).filter(Boolean), '/usr/sbin', '/usr/bin', '/usr/local/bin'];
+  for (const dir of dirs) {
+    const candidate = join(dir, 'nats-server');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** True when a TCP connection to host:port opens within `timeoutMs`. */
+export function canConnect(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** host and port of the first server in a NATS_URL (`nats://host:port`, `host:port`). */
+export function natsHostPort(url: string): { host: string; port: number } {
+  const first = url.split(',')[0]!.trim();
+  const parsed = new URL(first.includes('://') ? first : `nats://${first}`);
+  return { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port || 4222) };
+}
+
+export const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
+
+/**
+ * Spawns nats-server with JetStream on 127.0.0.1:`port` in its own process group, so a signal
+ * to the demo's group does not stop it before the services have drained; the demo stops it last.
+ */
+export function spawnNatsServer(bin: string, port: number, logFd: number): ChildProcess {
+  const storeDir = mkdtempSync(join(tmpdir(), 'avb-demo-js-'));
+  const proc = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir, '-m', '0'], {
+    stdio: ['ignore', logFd, logFd],
+    detached: true,
+  });
+  // The JetStream store is the demo's alone: nothing of it is kept after the server stops.
+  proc.once('exit', () => rmSync(storeDir, { recursive: true, force: true }));
+  return proc;
+}
