@@ -6,16 +6,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parseConfig } from '@avb/contracts';
 import { startChild, pinoMsg, statusLine, type Child } from './children.js';
 import { DemoConfig } from './demo-config.js';
 import { defaultDemoDir, readDemoState, removeDemoState, repoRoot, writeDemoState } from './demo-state.js';
 import { watchHealth } from './health-watch.js';
-import { canConnect, findNatsServer, isLoopback, natsHostPort, spawnNatsServer } from './nats-server.js';
+import { ensureNats, findNatsServer } from './nats-server.js';
+import { freePort, portIsFree } from './ports.js';
 import type { ChildProcess } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
 
 const READY_MS = 20_000;
 const SERVICE_GRACE_MS = 12_000;
@@ -96,7 +95,14 @@ const start = (name: string, script: string, extra: Record<string, string>) => {
 
 try {
   const startedAt = performance.now();
-  const natsUrl = await startNats();
+  const nats = await ensureNats({
+    natsUrl: config.NATS_URL,
+    bin: findNatsServer(process.env.PATH ?? '', config.NATS_SERVER_BIN),
+    freePort,
+    logFile: join(logDir, 'nats-server.log'),
+  });
+  natsProc = nats.proc;
+  const natsUrl = nats.url;
   const simPort = config.SIM_PORT || (await freePort());
   const mediaPort = config.AUDIOSOCKET_PORT || (await freePort());
   const ariUser = 'demo';
@@ -159,54 +165,6 @@ try {
     await stopAll();
     process.exit(1);
   }
-}
-
-/** The NATS_URL given, if it answers; else a nats-server of our own (on NATS_URL's port, if loopback). */
-async function startNats(): Promise<string> {
-  let port: number;
-  if (config.NATS_URL) {
-    const { host, port: wanted } = natsHostPort(config.NATS_URL);
-    if (await canConnect(host, wanted)) return config.NATS_URL;
-    if (!isLoopback(host)) throw new Error(`NATS_URL ${host}:${wanted} does not answer`);
-    port = wanted;
-  } else {
-    port = await freePort();
-  }
-  const bin = findNatsServer(process.env.PATH ?? '', config.NATS_SERVER_BIN);
-  if (!bin) throw new Error('nats-server not found on PATH; install it (Debian/Ubuntu: apt-get install nats-server) or set NATS_URL');
-  const fd = openSync(join(logDir, 'nats-server.log'), 'w');
-  natsProc = spawnNatsServer(bin, port, fd);
-  closeSync(fd);
-  const spawnError = new Promise<never>((_, reject) => natsProc!.once('error', (err) => reject(new Error(`cannot start ${bin}: ${err.message}`))));
-  const deadline = Date.now() + 10_000;
-  const reachable = (async () => {
-    while (!(await canConnect('127.0.0.1', port, 500))) {
-      if (natsProc!.exitCode !== null) throw new Error(`nats-server exited (${natsProc!.exitCode}); see ${join(logDir, 'nats-server.log')}`);
-      if (Date.now() > deadline) throw new Error(`nats-server not reachable on ${port} after 10 s`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  })();
-  await Promise.race([spawnError, reachable]);
-  return `nats://127.0.0.1:${port}`;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-function portIsFree(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, host, () => srv.close(() => resolve(true)));
-  });
 }
 
 function isAlive(pid: number): boolean {

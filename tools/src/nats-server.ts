@@ -1,7 +1,7 @@
 /** Finds or starts the NATS the demo runs on: a reachable NATS_URL as it is, else a nats-server with JetStream. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -58,4 +58,48 @@ export function spawnNatsServer(bin: string, port: number, logFd: number): Child
   // The JetStream store is the demo's alone: nothing of it is kept after the server stops.
   proc.once('exit', () => rmSync(storeDir, { recursive: true, force: true }));
   return proc;
+}
+
+export interface EnsuredNats {
+  url: string;
+  /** The nats-server started for the demo; undefined when NATS_URL already answered. */
+  proc: ChildProcess | undefined;
+}
+
+/** The NATS at `natsUrl` if it answers; else a nats-server of our own (on its port if loopback, else a free one). */
+export async function ensureNats(opts: {
+  natsUrl: string | undefined;
+  bin: string | undefined;
+  freePort: () => Promise<number>;
+  logFile: string;
+}): Promise<EnsuredNats> {
+  let port: number;
+  if (opts.natsUrl) {
+    const { host, port: wanted } = natsHostPort(opts.natsUrl);
+    if (await canConnect(host, wanted)) return { url: opts.natsUrl, proc: undefined };
+    if (!isLoopback(host)) throw new Error(`NATS_URL ${host}:${wanted} does not answer`);
+    port = wanted;
+  } else {
+    port = await opts.freePort();
+  }
+  if (!opts.bin) throw new Error('nats-server not found on PATH; install it (Debian/Ubuntu: apt-get install nats-server) or set NATS_URL');
+  const fd = openSync(opts.logFile, 'w');
+  const proc = spawnNatsServer(opts.bin, port, fd);
+  closeSync(fd);
+  const spawnError = new Promise<never>((_, reject) => proc.once('error', (err) => reject(new Error(`cannot start ${opts.bin}: ${err.message}`))));
+  const deadline = Date.now() + 10_000;
+  const reachable = (async () => {
+    while (!(await canConnect('127.0.0.1', port, 500))) {
+      if (proc.exitCode !== null) throw new Error(`nats-server exited (${proc.exitCode}); see ${opts.logFile}`);
+      if (Date.now() > deadline) throw new Error(`nats-server not reachable on ${port} after 10 s`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  try {
+    await Promise.race([spawnError, reachable]);
+  } catch (err) {
+    proc.kill('SIGKILL');
+    throw err;
+  }
+  return { url: `nats://127.0.0.1:${port}`, proc };
 }

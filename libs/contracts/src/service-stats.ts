@@ -58,7 +58,8 @@ export const ControllerStatsData = z.looseObject({
   activeCalls: Count.optional(),
   /** This instance's counters. */
   calls: z.looseObject({
-    active: Count,
+    /** Calls this instance holds; absent once call state is shared (then see `activeCalls`). */
+    active: Count.optional(),
     started: Count,
     ended: Count,
     failed: Count,

@@ -73,7 +73,7 @@ export function callTotals(snapshot: Snapshot): CallTotals {
   const clusterWide = data.flatMap((d) => (d.activeCalls === undefined ? [] : [d.activeCalls]));
   const sum = (pick: (d: (typeof data)[number]) => number) => data.reduce((n, d) => n + pick(d), 0);
   return {
-    active: clusterWide.length > 0 ? Math.max(...clusterWide) : sum((d) => d.calls.active),
+    active: clusterWide.length > 0 ? Math.max(...clusterWide) : sum((d) => d.calls.active ?? 0),
     started: sum((d) => d.calls.started),
     ended: sum((d) => d.calls.ended),
     failed: sum((d) => d.calls.failed),

@@ -21,7 +21,7 @@ export interface InstanceView {
   /** Gateways: the ARI WebSocket state and since when. */
   ari?: { state: string; since: string; reason?: string };
   role?: string;
-  /** Controllers: calls this instance is handling. */
+  /** Controllers: the instance's own active calls, else the cluster-wide figure it reports. */
   activeCalls?: number;
   /** Set when the instance answered with stats that do not match the contract. */
   problem?: string;
@@ -64,7 +64,8 @@ export function viewInstances(snapshot: Snapshot): InstanceView[] {
     const view = common('call-controller', a, now);
     const instance = a.data?.instance ?? a.metadata.instance;
     if (instance !== undefined) view.instance = instance;
-    if (a.data) view.activeCalls = a.data.calls.active;
+    const active = a.data?.calls.active ?? a.data?.activeCalls;
+    if (active !== undefined) view.activeCalls = active;
     return view;
   });
   return [...gateways, ...controllers];

@@ -22,13 +22,19 @@ const config = loadConfigOrExit(SERVICE, HealthConfig, process.env);
 const log = createLogger(SERVICE, config.LOG_LEVEL);
 const memory = createInstanceMemory(config.HEALTH_FORGET_AFTER_S * 1000);
 let nc: NatsConnection | undefined;
+let lastStatus: HealthStatus | undefined;
 
 const current = cached(async () => {
   const snapshot = await discover(nc, config.HEALTH_DISCOVERY_WAIT_MS);
   const answering = viewInstances(snapshot);
   const missing = snapshot.natsConnected ? memory.update(answering, snapshot.at) : [];
   const report = buildReport(snapshot, answering, missing);
-  if (report.status !== HealthStatus.Ok) log.debug({ problems: report.problems }, 'not healthy');
+  if (report.status !== lastStatus) {
+    // One line per change of verdict, not per request.
+    if (report.status === HealthStatus.Ok) log.info({ status: report.status, previous: lastStatus }, 'health changed');
+    else log.warn({ status: report.status, previous: lastStatus, problems: report.problems }, 'health changed');
+    lastStatus = report.status;
+  }
   return {
     health: { status: report.status === HealthStatus.Ok ? 200 : 503, body: JSON.stringify(report) },
     metrics: renderMetrics(snapshot),
