@@ -10,6 +10,7 @@ ARG NODE_IMAGE=node:22-alpine
 FROM ${NODE_IMAGE} AS build
 ARG PACKAGE_DIR
 RUN test -n "$PACKAGE_DIR" || (echo "set --build-arg PACKAGE_DIR=services/<name>" >&2; exit 1)
+ENV COREPACK_ENABLE_DOWNLOAD_PROMPT=0
 RUN corepack enable
 WORKDIR /repo
 COPY . .

@@ -220,6 +220,8 @@ describe('Dockerfiles', () => {
     assert.match(ext, /Stasis\(@ARI_APP@\)/);
     assert.match(ext, /GotoIf\(\$\["\$\{STASISSTATUS\}" = "FAILED"\]\?unavailable\)/);
     assert.match(ext, /n\(unavailable\),/);
+    // ';' starts a comment in Asterisk config: no statement line may hold one.
+    for (const line of ext.split('\n')) if (!line.startsWith(';')) assert.ok(!line.includes(';'), `comment inside a statement: ${line}`);
     const pjsip = conf('pjsip.conf');
     assert.match(pjsip, /^type = transport\nprotocol = udp\nbind = 0\.0\.0\.0:5060$/m);
     const context = /^type = endpoint$[\s\S]*?^context = (\S+)$/m.exec(pjsip)?.[1];

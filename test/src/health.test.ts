@@ -4,10 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { AriSimulator } from '@avb/ari-simulator';
+import { subjects } from '@avb/contracts';
 import { burst, getHealth, getMetrics, waitForHealth } from './harness/health-client.js';
 import { logMsg, startService, type ServiceProcess } from './harness/services.js';
 import { APP, ARI_PASSWORD, ARI_USER, NODE, nothingLeft, startStack, type Stack } from './harness/stack.js';
-import { freePort, sleep } from './harness/util.js';
+import { freePort, sleep, waitUntil } from './harness/util.js';
+import { collect } from './harness/gateway-client.js';
 
 /** What the issue promises: a verdict within 1 s, a change seen within 5 s. */
 const ANSWER_MS = 1000;
@@ -18,6 +21,7 @@ describe('health', () => {
   let health: ServiceProcess;
   let base: string;
   const extra: ServiceProcess[] = [];
+  const sims: AriSimulator[] = [];
 
   before(async () => {
     stack = await startStack({ controllers: 1 });
@@ -28,6 +32,7 @@ describe('health', () => {
   });
   after(async () => {
     for (const p of extra) await p.stop();
+    for (const sim of sims) await sim.stop();
     await health?.stop();
     await stack?.stop();
   });
@@ -70,8 +75,15 @@ describe('health', () => {
 
   it('/metrics parses as Prometheus text and its counters match the calls placed', async () => {
     const calls = 12;
-    await stack.sim.runLoad({ count: calls, rate: 20, holdMs: 300, timeoutMs: 20_000 });
+    const events = collect(stack.nc, subjects.callEvents(APP));
+    await stack.nc.flush();
+    // Held long enough that every call is set up before its caller hangs up, even on a busy machine.
+    await stack.sim.runLoad({ count: calls, rate: 20, holdMs: 1500, timeoutMs: 20_000 });
     await nothingLeft(stack.sim, `${calls} calls`);
+    await waitUntil(() => events.json().filter((e) => e.kind === 'ended').length === calls, NOTICE_MS, 'ended events');
+    events.stop();
+    const kinds = (kind: string) => events.json().filter((e) => e.kind === kind).length;
+    assert.equal(kinds('started'), calls);
     let metrics = await getMetrics(base);
     for (const deadline = Date.now() + NOTICE_MS; metrics.parsed.value('avb_calls_ended_total') !== calls && Date.now() < deadline;) {
       await sleep(200);
@@ -79,9 +91,11 @@ describe('health', () => {
     }
     const m = metrics.parsed;
     assert.match(metrics.contentType ?? '', /^text\/plain; version=0\.0\.4/);
-    assert.equal(m.value('avb_calls_started_total'), calls);
+    // The counters equal the call events the controllers published, and the calls placed.
+    assert.equal(m.value('avb_calls_started_total'), kinds('started'));
+    assert.equal(m.value('avb_calls_ended_total'), kinds('ended'));
+    assert.equal(m.value('avb_calls_failed_total'), kinds('failed'));
     assert.equal(m.value('avb_calls_ended_total'), calls);
-    assert.equal(m.value('avb_calls_failed_total'), 0);
     assert.equal(m.value('avb_calls_active'), 0);
     assert.equal(m.value('avb_call_setup_duration_seconds_count'), calls);
     for (const command of ['channels.answer', 'bridges.create', 'channels.externalMedia', 'bridges.addChannel', 'bridges.destroy']) {
@@ -149,6 +163,19 @@ describe('health', () => {
     } finally {
       silent.unsubscribe();
     }
+  });
+
+  it('turns 503 naming the node within 5 s when Asterisk goes away, and 200 when it returns', async (t) => {
+    const port = stack.sim.port;
+    await stack.sim.stop();
+    const down = await waitForHealth(base, (r) => r.status === 503, NOTICE_MS, '/health 503 without ARI');
+    t.diagnostic(`503 after ${down.afterMs.toFixed(0)} ms: ${down.body.problems.join(' | ')}`);
+    assert.equal(down.body.problems.length, 1, down.body.problems.join('|'));
+    assert.match(down.body.problems[0]!, new RegExp(`^node ${NODE}: no ari-gateway connected to ARI \\(ari-gateway \\S+: ARI (disconnected|connecting) since `));
+    assert.deepEqual(down.body.nodes, { [NODE]: { ariConnected: false } });
+    sims.push(await AriSimulator.start({ port, username: ARI_USER, password: ARI_PASSWORD }));
+    // The gateway's reconnect backoff has grown during the outage (up to a few seconds).
+    await waitForHealth(base, (r) => r.status === 200, 15_000, '/health 200 with ARI back');
   });
 
   it('turns 503 naming the gateway within 5 s when it stops, and 200 when it returns', async (t) => {
