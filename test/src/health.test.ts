@@ -122,6 +122,25 @@ describe('health', () => {
     assert.ok(!health.lines.some((l) => l.raw.includes(ARI_PASSWORD)));
   });
 
+  it('ignores a broken responder and lists one whose stats are off the contract', async () => {
+    const enc = (v: unknown) => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
+    const garbage = stack.nc.subscribe('$SRV.STATS.call-controller', { callback: (_e, m) => m.respond(enc('not json {')) });
+    const odd = stack.nc.subscribe('$SRV.STATS.call-controller', {
+      callback: (_e, m) => m.respond(enc({ type: 'io.nats.micro.v1.stats_response', name: 'call-controller', id: 'ODD1', version: '9.9.9', started: new Date().toISOString(), endpoints: [{ name: 'status', data: { calls: 'many' } }] })),
+    });
+    await stack.nc.flush();
+    try {
+      const h = await waitForHealth(base, (r) => r.body.instances.some((i) => i.id === 'ODD1'), NOTICE_MS, 'the odd instance listed');
+      assert.equal(h.status, 200, h.body.problems.join('|'));
+      const controllers = h.body.instances.filter((i) => i.service === 'call-controller' && i.answering);
+      assert.equal(controllers.length, 2, 'the real controller and the odd one; the garbage is ignored');
+      assert.match((controllers.find((i) => i.id === 'ODD1') as { problem?: string }).problem ?? '', /^stats do not match the contract: calls/);
+    } finally {
+      garbage.unsubscribe();
+      odd.unsubscribe();
+    }
+  });
+
   it('stays cheap under hundreds of requests per second: one discovery per cache interval', async (t) => {
     const asked: string[] = [];
     const sub = stack.nc.subscribe('$SRV.STATS.>', { callback: (_e, msg) => asked.push(msg.subject) });
@@ -143,6 +162,8 @@ describe('health', () => {
     try {
       const hung = await waitForHealth(base, (r) => r.status === 200, NOTICE_MS, '/health 200 beside a silent responder');
       assert.ok(hung.ms < ANSWER_MS, `${hung.ms} ms`);
+      const real = hung.body.instances.find((i) => i.service === 'call-controller' && i.answering);
+      assert.ok(real?.instance);
       // ...and the real controller frozen (SIGSTOP): it holds its NATS connection but answers nothing.
       const controller = stack.controllers[0]!;
       controller.child.kill('SIGSTOP');
@@ -152,9 +173,9 @@ describe('health', () => {
         assert.ok(down.slowestMs < ANSWER_MS, `slowest ${down.slowestMs} ms`);
         assert.equal(down.body.status, 'degraded');
         assert.ok(down.body.problems.some((p) => p.startsWith('no call-controller instance answers')), down.body.problems.join('|'));
-        const frozen = down.body.instances.find((i) => i.service === 'call-controller');
+        const frozen = down.body.instances.find((i) => i.id === real.id);
         assert.equal(frozen?.answering, false);
-        assert.ok(down.body.problems.some((p) => p.includes(frozen.instance ?? frozen.id)), 'names the instance');
+        assert.ok(down.body.problems.some((p) => p.includes(real.instance!)), 'names the instance');
       } finally {
         controller.child.kill('SIGCONT');
       }

@@ -3,10 +3,12 @@
  * controller instance answer to `$SRV.STATS.<service>` within `waitMs`. An instance that hangs
  * simply does not answer in time, so a discovery never takes longer than `waitMs` (plus a tick).
  */
-import { ControllerStatsData, GatewayStatsData } from '@avb/contracts';
+import { ControllerStatsData, GatewayStatsData, ServiceStatsReply } from '@avb/contracts';
 import { settlesWithin } from '@avb/runtime';
-import { RequestStrategy, type NatsConnection, type ServiceStats } from 'nats';
+import { Empty, RequestStrategy, type NatsConnection } from 'nats';
 import type { z } from 'zod';
+
+const decoder = new TextDecoder();
 
 export const Service = { Gateway: 'ari-gateway', Controller: 'call-controller' } as const;
 export type Service = (typeof Service)[keyof typeof Service];
@@ -50,17 +52,30 @@ async function isReachable(nc: NatsConnection, waitMs: number): Promise<boolean>
 }
 
 async function collect<S extends z.ZodType>(nc: NatsConnection, service: Service, schema: S, waitMs: number): Promise<Answer<z.output<S>>[]> {
-  const client = nc.services.client({ maxWait: waitMs, strategy: RequestStrategy.Timer });
   const found = new Map<string, Answer<z.output<S>>>();
   try {
-    for await (const stats of await client.stats(service)) found.set(stats.id, toAnswer(stats, schema));
+    // Raw replies, each decoded on its own: one broken responder must not hide the others.
+    const replies = await nc.requestMany(`$SRV.STATS.${service}`, Empty, { maxWait: waitMs, strategy: RequestStrategy.Timer });
+    for await (const msg of replies) {
+      const reply = decodeReply(msg.data);
+      if (reply && reply.name === service) found.set(reply.id, toAnswer(reply, schema));
+    }
   } catch {
     // No responders: no instance of that service answers; the report names it.
   }
   return [...found.values()].sort((a, b) => a.id.localeCompare(b.id));
 }
 
-function toAnswer<S extends z.ZodType>(stats: ServiceStats, schema: S): Answer<z.output<S>> {
+function decodeReply(data: Uint8Array): ServiceStatsReply | undefined {
+  try {
+    const parsed = ServiceStatsReply.safeParse(JSON.parse(decoder.decode(data)));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function toAnswer<S extends z.ZodType>(stats: ServiceStatsReply, schema: S): Answer<z.output<S>> {
   const base = { id: stats.id, version: stats.version, started: stats.started, metadata: stats.metadata ?? {} };
   const parsed = schema.safeParse(stats.endpoints?.[0]?.data);
   if (parsed.success) return { ...base, data: parsed.data };

@@ -49,6 +49,15 @@ describe('buildReport', () => {
     assert.deepEqual(report(snap([], [cc('b', 0)])).problems, ['no ari-gateway instance answers']);
     assert.equal(report(snap([], [], false)).status, 'down');
   });
+  it('lists an instance with stats off the contract; only a gateway\'s unknown ARI state costs the verdict', () => {
+    const odd = { id: 'x', version: '9.9.9', started: new Date(0).toISOString(), metadata: { node: 'pbx1' }, data: undefined, invalid: 'stats do not match the contract: ari Required' };
+    const ok = report(snap([gw('a', 'pbx1', 'connected')], [cc('b', 0), odd]));
+    assert.equal(ok.status, 'ok');
+    assert.equal(ok.instances.find((i) => i.id === 'x')?.problem, odd.invalid);
+    const r = report(snap([odd], [cc('b', 0)]));
+    assert.equal(r.status, 'degraded');
+    assert.match(r.problems[0]!, /^node pbx1: no ari-gateway connected to ARI \(ari-gateway x: ARI state unknown \(stats do not match the contract/);
+  });
   it('takes the cluster-wide active calls as a max, else sums the instances', () => {
     assert.equal(report(snap([], [cc('a', 2), cc('b', 3)])).calls.active, 5);
     assert.equal(report(snap([], [cc('a', 2, 7), cc('b', 3, 6)])).calls.active, 7);

@@ -53,7 +53,8 @@ export function buildReport(snapshot: Snapshot, answering: InstanceView[], missi
     const gone = missing.filter((i) => i.service === 'call-controller').map((i) => i.instance ?? i.id);
     problems.push(`no call-controller instance answers${gone.length > 0 ? ` (last seen: ${gone.join(', ')})` : ''}`);
   }
-  for (const i of answering) if (i.problem) problems.push(`${i.service} ${i.instance ?? i.id}: ${i.problem}`);
+  // An instance whose stats do not match the contract is listed with its `problem`; it still
+  // answers, so it only costs the verdict where its data is needed (a gateway's ARI state).
 
   return {
     status: problems.length === 0 ? HealthStatus.Ok : HealthStatus.Degraded,
@@ -64,7 +65,7 @@ export function buildReport(snapshot: Snapshot, answering: InstanceView[], missi
 function describeGateway(g: InstanceView): string {
   const name = `ari-gateway ${g.instance ?? g.id}`;
   if (!g.answering) return `${name}: not answering since ${g.lastSeen}`;
-  if (!g.ari) return `${name}: ARI state unknown`;
+  if (!g.ari) return `${name}: ARI state unknown${g.problem ? ` (${g.problem})` : ''}`;
   return `${name}: ARI ${g.ari.state} since ${g.ari.since}${g.ari.reason ? ` (${g.ari.reason})` : ''}`;
 }
 
