@@ -6,6 +6,7 @@
  *   ari.status.<app>.<node>                      gateway ARI connection state changes
  *   call.event.<app>.<node>.<started|ended|failed> call lifecycle
  *   call.controller.<app>.<instance>             a controller instance's status (request/reply)
+ *   $SRV.STATS.<service>                         services API stats (health reads them)
  *
  * `<app>` and `<node>` are subject tokens (see SubjectToken); a `*` may stand for either when
  * subscribing.
@@ -25,6 +26,8 @@ export const subjects = {
   callEvents: (app: Token, node: Token = '*') => `call.event.${app}.${node}.*`,
   /** Prefix of each controller instance's status endpoint: `call.controller.<app>.<instance>`. */
   controllerStatus: (app: Token) => `call.controller.${app}`,
+  /** NATS services API: every instance of a service answers with its stats. */
+  serviceStats: (service: Token) => `$SRV.STATS.${service}`,
 } as const;
 
 export interface EventSubject {

@@ -3,7 +3,7 @@
  * controller instance answer to `$SRV.STATS.<service>` within `waitMs`. An instance that hangs
  * simply does not answer in time, so a discovery never takes longer than `waitMs` (plus a tick).
  */
-import { ControllerStatsData, GatewayStatsData, ServiceStatsReply } from '@avb/contracts';
+import { ControllerStatsData, GatewayStatsData, ServiceStatsReply, subjects } from '@avb/contracts';
 import { settlesWithin } from '@avb/runtime';
 import { Empty, RequestStrategy, type NatsConnection } from 'nats';
 import type { z } from 'zod';
@@ -55,7 +55,7 @@ async function collect<S extends z.ZodType>(nc: NatsConnection, service: Service
   const found = new Map<string, Answer<z.output<S>>>();
   try {
     // Raw replies, each decoded on its own: one broken responder must not hide the others.
-    const replies = await nc.requestMany(`$SRV.STATS.${service}`, Empty, { maxWait: waitMs, strategy: RequestStrategy.Timer });
+    const replies = await nc.requestMany(subjects.serviceStats(service), Empty, { maxWait: waitMs, strategy: RequestStrategy.Timer });
     for await (const msg of replies) {
       const reply = decodeReply(msg.data);
       if (reply && reply.name === service) found.set(reply.id, toAnswer(reply, schema));
