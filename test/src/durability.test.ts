@@ -111,6 +111,9 @@ describe('shared consumption across controllers', () => {
     assert.equal(started.reduce((a, b) => a + b, 0), 300, `started per instance: ${started.join(', ')}`);
     assert.ok(started.every((n) => n > 0), `every instance took calls: ${started.join(', ')}`);
     await waitUntil(async () => (await callKeys(stack.nc)).length === 0, 5000, 'call state emptied');
+    // Deleted keys leave no marker behind: the bucket holds at most the node's reconcile entry.
+    const bucket = await (await stack.nc.jetstreamManager()).streams.info('KV_avb_calls');
+    assert.ok(bucket.state.messages <= 1, `messages left in the call-state bucket: ${bucket.state.messages}`);
     const ended = new Set(callEvents.json().map((e) => CallEvent.parse(e)).filter((e) => e.kind === 'ended').map((e) => e.channelId));
     assert.equal(ended.size, 300, 'one ended event per call');
     report(t, '3 controllers', records, { 'left behind': stack.sim.channels().length + stack.sim.bridges().length });
@@ -262,6 +265,13 @@ describe('reconciliation and session lookup', () => {
     await stack.sim.waitFor(() => calls.every((c) => c.bridgedAt !== undefined), 10_000, '10 calls bridged');
     const keys = await callKeys(stack.nc);
     assert.equal(keys.length, 10, `keys: ${keys.join(' ')}; calls: ${calls.map((c) => c.channelId).join(' ')}`);
+    // Every controller reports the cluster-wide count in its $SRV.STATS (recounted every 5 s).
+    const activeCalls = async () => {
+      const reply = await stack.nc.request('$SRV.STATS.call-controller', undefined, { timeout: 2000 });
+      const stats = JSON.parse(new TextDecoder().decode(reply.data)) as { endpoints: Array<{ data: { activeCalls?: number } }> };
+      return stats.endpoints[0]?.data.activeCalls;
+    };
+    await waitUntil(async () => (await activeCalls()) === 10, 8000, 'activeCalls 10');
     const ended = collect(stack.nc, subjects.callEvents(APP));
     const sim = await stack.restartSim();
     await waitUntil(() => sim.connections(APP) === 1, 10_000, 'gateway reconnected to the new Asterisk');

@@ -96,6 +96,12 @@ export const HealthConfig = z.object({
   ...common,
   HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(9000),
   HEALTH_HOST: z.string().default('0.0.0.0'),
+  /** /health and /metrics reuse one discovery this long, so a flood of requests costs one. */
+  HEALTH_CACHE_MS: Millis.max(60_000).default(1_000),
+  /** How long discovery waits for instances to answer `$SRV.STATS`; a hung one is left out. */
+  HEALTH_DISCOVERY_WAIT_MS: Millis.min(50).max(900).default(400),
+  /** An instance that stopped answering is still listed (as not answering) this long. */
+  HEALTH_FORGET_AFTER_S: Seconds.default(60),
 })
   .superRefine(checkNatsConfig, evenWithOtherProblems)
   .transform(withNatsConnection);

@@ -6,6 +6,7 @@ export * from './commands.js';
 export * from './envelope.js';
 export * from './call-events.js';
 export * from './gateway-status.js';
+export * from './service-stats.js';
 export * from './subjects.js';
 export * from './config.js';
 export * from './call-state.js';

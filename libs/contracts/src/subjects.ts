@@ -7,6 +7,7 @@
  *   call.event.<app>.<node>.<started|ended|failed> call lifecycle
  *   call.controller.<app>.<instance>             a controller instance's status (request/reply)
  *   call.session.<app>.<sessionId>               a call's details by session UUID (request/reply)
+ *   $SRV.STATS.<service>                         services API stats (health reads them)
  *
  * `<app>` and `<node>` are subject tokens (see SubjectToken); a `*` may stand for either when
  * subscribing.
@@ -27,6 +28,8 @@ export const subjects = {
   /** Prefix of each controller instance's status endpoint: `call.controller.<app>.<instance>`. */
   controllerStatus: (app: Token) => `call.controller.${app}`,
   callSession: (app: Token, sessionId: Token = '*') => `call.session.${app}.${sessionId}`,
+  /** NATS services API: every instance of a service answers with its stats. */
+  serviceStats: (service: Token) => `$SRV.STATS.${service}`,
 } as const;
 
 export interface EventSubject {

@@ -64,7 +64,8 @@ const commands = await startCommandService({
   ari: createAriHttp({ baseUrl: endpoint.restBase, authorization: endpoint.authorization, timeoutMs: config.ARI_HTTP_TIMEOUT * 1000 }),
   statsData: () => {
     const { state, since, reason } = status.current();
-    return { ari: { state, since, reason }, role: lease?.held() ? 'active' : 'standby', stream: stream.counters(), ...stats.snapshot() };
+    // Shape: GatewayStatsData in @avb/contracts (read by the health service).
+    return { app, node, instance, ari: { state, since, reason }, role: lease?.held() ? 'active' : 'standby', stream: stream.counters(), ...stats.snapshot() };
   },
   log: log.child({ feature: 'commands' }),
 });

@@ -8,6 +8,15 @@ import type { CommandName, ErrorCode } from '@avb/contracts';
 /** More distinct event types than Asterisk has means someone is inventing them; fold the rest. */
 const MAX_EVENT_TYPES = 256;
 const OTHER = '_other';
+/** Upper bounds of the ARI request latency buckets, in ms. */
+export const ARI_LATENCY_BUCKETS_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] as const;
+
+/** Prometheus-style histogram: cumulative counts keyed by upper bound (ms) and `+Inf`. */
+export interface MsHistogram {
+  count: number;
+  sum: number;
+  buckets: Record<string, number>;
+}
 
 export interface CommandCounters {
   ok: number;
@@ -17,6 +26,8 @@ export interface CommandCounters {
   /** Latency of the ARI HTTP requests made for this command (not of refused ones). */
   latencyMsSum: number;
   latencyCount: number;
+  /** The same latencies as histograms, by outcome (`ok` or the error code). */
+  latencyMs: Partial<Record<'ok' | ErrorCode, MsHistogram>>;
 }
 
 export interface GatewayStats {
@@ -65,7 +76,7 @@ export function createGatewayStats(): GatewayStats {
     commandDone(command, outcome, ariLatencyMs) {
       let c = commands.get(command);
       if (!c) {
-        c = { ok: 0, error: 0, codes: {}, latencyMsSum: 0, latencyCount: 0 };
+        c = { ok: 0, error: 0, codes: {}, latencyMsSum: 0, latencyCount: 0, latencyMs: {} };
         commands.set(command, c);
       }
       if (outcome === 'ok') c.ok += 1;
@@ -76,6 +87,7 @@ export function createGatewayStats(): GatewayStats {
       if (ariLatencyMs !== undefined) {
         c.latencyMsSum += ariLatencyMs;
         c.latencyCount += 1;
+        observe((c.latencyMs[outcome] ??= emptyHistogram()), ariLatencyMs);
       }
     },
     unknownCommand() {
@@ -89,10 +101,27 @@ export function createGatewayStats(): GatewayStats {
         eventsRelayed: Object.fromEntries(eventsRelayed),
         framesDropped: Object.fromEntries(framesDropped),
         reconnects,
-        commands: Object.fromEntries([...commands].map(([k, v]) => [k, { ...v, codes: { ...v.codes } }])),
+        commands: Object.fromEntries([...commands].map(([k, v]) => [k, {
+          ...v,
+          codes: { ...v.codes },
+          latencyMs: Object.fromEntries(Object.entries(v.latencyMs).map(([o, h]) => [o, { ...h, sum: round3(h.sum), buckets: { ...h.buckets } }])),
+        }])),
         unknownCommands,
         publishFailed: Object.fromEntries(publishFailed),
       };
     },
   };
 }
+
+function emptyHistogram(): MsHistogram {
+  return { count: 0, sum: 0, buckets: Object.fromEntries([...ARI_LATENCY_BUCKETS_MS.map(String), '+Inf'].map((le) => [le, 0])) };
+}
+
+function observe(h: MsHistogram, ms: number): void {
+  h.count += 1;
+  h.sum += ms;
+  for (const le of ARI_LATENCY_BUCKETS_MS) if (ms <= le) h.buckets[String(le)]! += 1;
+  h.buckets['+Inf']! += 1;
+}
+
+const round3 = (n: number) => Math.round(n * 1000) / 1000;

@@ -5,10 +5,9 @@ import type { ReconcileReport } from './reconciler.js';
 export const SETUP_BUCKETS_MS = [5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] as const;
 
 export class CallStats {
-  /** Calls this instance is setting up or tearing down right now. */
-  active = 0;
-  /** Calls in the shared state (all instances), as of the last reconciliation here. */
-  activeCalls: number | null = null;
+  /** `inProgress`: the calls this instance is setting up or tearing down right now. */
+  constructor(private readonly inProgress: () => number = () => 0) {}
+
   reconcileRuns = 0;
   reconcileRepairs = 0;
   started = 0;
@@ -30,13 +29,11 @@ export class CallStats {
   reconciled(report: ReconcileReport): void {
     this.reconcileRuns += 1;
     this.reconcileRepairs += report.callsEnded + report.bridgesRemoved + report.mediaChannelsRemoved;
-    this.activeCalls = report.calls - report.callsEnded;
   }
 
   snapshot() {
     return {
-      active: this.active,
-      activeCalls: this.activeCalls,
+      inProgress: this.inProgress(),
       reconcileRuns: this.reconcileRuns,
       reconcileRepairs: this.reconcileRepairs,
       started: this.started,

@@ -3,10 +3,15 @@
  * before any ARI resource exists, changed only with compare-and-set on the revision, deleted
  * when the call is gone. Entries expire after CALL_STATE_TTL_S unless refreshed (reconciliation
  * refreshes the calls whose caller still exists), so the bucket cannot grow without bound.
+ *
+ * A KV delete leaves a marker message per key until the bucket's TTL drops it: at hundreds of
+ * calls per second that is millions of markers, and every watch of the bucket would read them.
+ * So a deleted key's subject is purged from the bucket's stream right after the delete (the
+ * delete itself is the compare-and-set; the purge only drops the marker).
  */
 import { CallState, callStateKeys } from '@avb/contracts';
 import { isKvConflict } from '@avb/runtime';
-import type { JetStreamClient, KV, KvEntry } from 'nats';
+import type { JetStreamClient, JetStreamManager, KV, KvEntry } from 'nats';
 
 export interface StoredCall {
   state: CallState;
@@ -17,11 +22,36 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const encode = (state: CallState) => encoder.encode(JSON.stringify(state));
 
-export class CallStore {
-  private constructor(private readonly kv: KV) {}
+/** How long a count of the active calls is reused (the status endpoint asks for it). */
+const COUNT_CACHE_MS = 5000;
 
-  static async open(js: JetStreamClient, bucket: string, ttlS: number): Promise<CallStore> {
-    return new CallStore(await js.views.kv(bucket, { history: 1, ttl: ttlS * 1000 }));
+export class CallStore {
+  private counted: { at: number; count: Promise<number> } | undefined;
+
+  private constructor(private readonly kv: KV, private readonly jsm: JetStreamManager, private readonly bucket: string) {}
+
+  static async open(js: JetStreamClient, jsm: JetStreamManager, bucket: string, ttlS: number): Promise<CallStore> {
+    return new CallStore(await js.views.kv(bucket, { history: 1, ttl: ttlS * 1000 }), jsm, bucket);
+  }
+
+  private get stream() {
+    return `KV_${this.bucket}`;
+  }
+
+  /** Drops every message of a key (a delete marker, or the entry itself). */
+  private async purge(key: string): Promise<void> {
+    await this.jsm.streams.purge(this.stream, { filter: `$KV.${this.bucket}.${key}` });
+  }
+
+  /** Calls in the bucket now (all nodes), counted at most every few seconds. */
+  activeCalls(): Promise<number> {
+    if (!this.counted || Date.now() - this.counted.at > COUNT_CACHE_MS) {
+      const count = this.jsm.streams.info(this.stream, { subjects_filter: `$KV.${this.bucket}.${callStateKeys.calls()}` })
+        .then((info) => Object.keys(info.state.subjects ?? {}).length);
+      this.counted = { at: Date.now(), count };
+      count.catch(() => (this.counted = undefined));
+    }
+    return this.counted.count;
   }
 
   /** Creates the call and its session pointer; fails when the call key already exists. */
@@ -52,7 +82,7 @@ export class CallStore {
     if (previousSessionId !== undefined && previousSessionId !== state.sessionId) {
       await Promise.all([
         this.kv.put(callStateKeys.session(state.sessionId), encoder.encode(key)),
-        this.kv.delete(callStateKeys.session(previousSessionId)),
+        this.purge(callStateKeys.session(previousSessionId)),
       ]);
     }
     return next;
@@ -78,7 +108,7 @@ export class CallStore {
       if (isKvConflict(err)) return false;
       throw err;
     }
-    await this.kv.delete(callStateKeys.session(state.sessionId));
+    await Promise.all([this.purge(callStateKeys.call(state.node, state.channelId)), this.purge(callStateKeys.session(state.sessionId))]);
     return true;
   }
 

@@ -40,11 +40,11 @@ const nc = await connectNats({ nats: config.nats, name: `${SERVICE_NAME}:${insta
 const js = nc.jetstream();
 const jsLog = log.child({ feature: 'jetstream' });
 const onJsError = (err: unknown) => jsLog.warn({ err }, 'JetStream or the event stream not available yet; retrying');
-const store = await untilDone(() => CallStore.open(js, config.CALLS_BUCKET, config.CALL_STATE_TTL_S), JETSTREAM_RETRY_MS, onJsError);
+const store = await untilDone(async () => CallStore.open(js, await nc.jetstreamManager(), config.CALLS_BUCKET, config.CALL_STATE_TTL_S), JETSTREAM_RETRY_MS, onJsError);
 if (!store) throw new Error('unreachable: no call store');
 
-const stats = new CallStats();
 const registry = new CallRegistry();
+const stats = new CallStats(() => registry.size);
 const publish = createCallEventPublisher(nc);
 const ctx: CallContext = {
   commands: createAriCommands(nc, app, {
@@ -67,7 +67,6 @@ const hooks: CallHooks = {
   },
   onFinished(done, kind) {
     registry.remove(done);
-    stats.active = registry.size;
     if (kind === 'ended' || kind === 'failed') stats[kind] += 1;
   },
 };
@@ -86,9 +85,7 @@ const reconciler = startReconcileScheduler(nc, {
   refreshAfterMs: (config.CALL_STATE_TTL_S * 1000) / 3,
   intervalMs: config.RECONCILE_INTERVAL_S * 1000,
   afterConnectMs: RECONCILE_AFTER_CONNECT_MS,
-  onReport: (report) => {
-    stats.reconciled(report);
-  },
+  onReport: (report) => stats.reconciled(report),
   log: log.child({ feature: 'reconcile' }),
 });
 const sessions = startSessionService(nc, { app, queue: config.CONTROLLER_QUEUE, store, log });
@@ -107,8 +104,7 @@ const events = await untilDone(async () => {
       onStasisStart(node, event, delivery, receivedAt) {
         reconciler.seen(node);
         coordinator.onStasisStart(node, event, delivery, receivedAt);
-        stats.active = registry.size;
-      },
+          },
       onStasisEnd(node, event, delivery) {
         coordinator.onStasisEnd(node, event, delivery);
       },
@@ -118,7 +114,7 @@ const events = await untilDone(async () => {
 }, JETSTREAM_RETRY_MS, onJsError);
 if (!events) throw new Error('unreachable: no event consumers');
 
-const service = await registerStatusService(nc, { app, instance, stats, startedAt });
+const service = await registerStatusService(nc, { app, instance, stats, startedAt, activeCalls: () => store.activeCalls() });
 await nc.flush();
 log.info({ media: ctx.media, stream: config.EVENTS_STREAM, bucket: config.CALLS_BUCKET }, 'ready');
 

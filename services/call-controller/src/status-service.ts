@@ -12,13 +12,22 @@ export const SERVICE_VERSION = '0.1.0';
 
 export async function registerStatusService(
   nc: NatsConnection,
-  opts: { app: string; instance: string; stats: CallStats; startedAt: Date },
+  opts: {
+    app: string;
+    instance: string;
+    stats: CallStats;
+    startedAt: Date;
+    /** Calls in the shared state (all instances); the same figure from every instance. */
+    activeCalls(): Promise<number>;
+  },
 ): Promise<Service> {
-  const body = () => ({
+  // Shape: ControllerStatsData in @avb/contracts (read by the health service).
+  const body = async () => ({
     instance: opts.instance,
     app: opts.app,
     startedAt: opts.startedAt.toISOString(),
     uptimeSeconds: Math.round((Date.now() - opts.startedAt.getTime()) / 1000),
+    ...await opts.activeCalls().then((activeCalls) => ({ activeCalls }), () => ({})),
     calls: opts.stats.snapshot(),
   });
   const service = await nc.services.add({
@@ -26,12 +35,12 @@ export async function registerStatusService(
     version: SERVICE_VERSION,
     description: 'Drives every call of an ARI app: bridge, externalMedia, teardown',
     metadata: { app: opts.app, instance: opts.instance },
-    statsHandler: async () => body(),
+    statsHandler: body,
   });
   service.addEndpoint('status', {
     subject: `${subjects.controllerStatus(opts.app)}.${opts.instance}`,
     handler: (err, msg) => {
-      if (!err) msg.respond(JSON.stringify(body()));
+      if (!err) void body().then((b) => msg.respond(JSON.stringify(b)));
     },
   });
   return service;

@@ -1,29 +1,82 @@
-/** Builds the /health body from what NATS discovery found (pure: no I/O). */
+/**
+ * The /health verdict (pure): `ok` only when NATS is connected, every known node has an
+ * ari-gateway whose ARI WebSocket is connected, and at least one call-controller answers;
+ * `down` when NATS is unreachable; `degraded` otherwise, with one problem per missing part.
+ */
+import type { Snapshot } from './discovery.js';
+import type { InstanceView } from './instance-view.js';
 
-export interface InstanceInfo {
-  service: string;
-  id: string;
-  version: string;
-  metadata: Record<string, string>;
+export const HealthStatus = { Ok: 'ok', Degraded: 'degraded', Down: 'down' } as const;
+export type HealthStatus = (typeof HealthStatus)[keyof typeof HealthStatus];
+
+export interface CallTotals {
+  /** Cluster-wide: the max of the controllers' `activeCalls` if they report it, else the sum of their own. */
+  active: number;
+  started: number;
+  ended: number;
+  failed: number;
 }
 
 export interface HealthReport {
-  status: 'ok' | 'degraded' | 'down';
-  nats: 'connected' | 'disconnected';
+  status: HealthStatus;
   problems: string[];
-  instances: InstanceInfo[];
+  nats: 'connected' | 'disconnected';
   checkedAt: string;
+  nodes: Record<string, { ariConnected: boolean }>;
+  calls: CallTotals;
+  instances: InstanceView[];
 }
 
-export const REQUIRED_SERVICES = ['ari-gateway', 'call-controller'] as const;
+const UNKNOWN_NODE = 'unknown';
 
-export function buildReport(natsConnected: boolean, instances: InstanceInfo[], now = new Date()): HealthReport {
-  const checkedAt = now.toISOString();
-  if (!natsConnected) {
-    return { status: 'down', nats: 'disconnected', problems: ['NATS unreachable'], instances: [], checkedAt };
+export function buildReport(snapshot: Snapshot, answering: InstanceView[], missing: InstanceView[]): HealthReport {
+  const checkedAt = new Date(snapshot.at).toISOString();
+  const calls = callTotals(snapshot);
+  if (!snapshot.natsConnected) {
+    return { status: HealthStatus.Down, problems: ['NATS unreachable'], nats: 'disconnected', checkedAt, nodes: {}, calls, instances: [] };
   }
-  const problems = REQUIRED_SERVICES
-    .filter((service) => !instances.some((i) => i.service === service))
-    .map((service) => `no ${service} instance answers`);
-  return { status: problems.length === 0 ? 'ok' : 'degraded', nats: 'connected', problems, instances, checkedAt };
+  const instances = [...answering, ...missing];
+  const problems: string[] = [];
+  const gateways = instances.filter((i) => i.service === 'ari-gateway');
+  if (!answering.some((i) => i.service === 'ari-gateway')) problems.push('no ari-gateway instance answers');
+
+  const nodes: HealthReport['nodes'] = {};
+  for (const node of new Set(gateways.map((g) => g.node ?? UNKNOWN_NODE))) {
+    const here = gateways.filter((g) => (g.node ?? UNKNOWN_NODE) === node);
+    const ariConnected = here.some((g) => g.answering && g.ari?.state === 'connected');
+    nodes[node] = { ariConnected };
+    // A standby gateway beside a connected one is how it should be, not a problem.
+    if (!ariConnected) problems.push(`node ${node}: no ari-gateway connected to ARI (${here.map(describeGateway).join('; ')})`);
+  }
+
+  if (!answering.some((i) => i.service === 'call-controller')) {
+    const gone = missing.filter((i) => i.service === 'call-controller').map((i) => i.instance ?? i.id);
+    problems.push(`no call-controller instance answers${gone.length > 0 ? ` (last seen: ${gone.join(', ')})` : ''}`);
+  }
+  // An instance whose stats do not match the contract is listed with its `problem`; it still
+  // answers, so it only costs the verdict where its data is needed (a gateway's ARI state).
+
+  return {
+    status: problems.length === 0 ? HealthStatus.Ok : HealthStatus.Degraded,
+    problems, nats: 'connected', checkedAt, nodes, calls, instances,
+  };
+}
+
+function describeGateway(g: InstanceView): string {
+  const name = `ari-gateway ${g.instance ?? g.id}`;
+  if (!g.answering) return `${name}: not answering since ${g.lastSeen}`;
+  if (!g.ari) return `${name}: ARI state unknown${g.problem ? ` (${g.problem})` : ''}`;
+  return `${name}: ARI ${g.ari.state} since ${g.ari.since}${g.ari.reason ? ` (${g.ari.reason})` : ''}`;
+}
+
+export function callTotals(snapshot: Snapshot): CallTotals {
+  const data = snapshot.controllers.flatMap((c) => (c.data ? [c.data] : []));
+  const clusterWide = data.flatMap((d) => (d.activeCalls === undefined ? [] : [d.activeCalls]));
+  const sum = (pick: (d: (typeof data)[number]) => number) => data.reduce((n, d) => n + pick(d), 0);
+  return {
+    active: clusterWide.length > 0 ? Math.max(...clusterWide) : sum((d) => d.calls.active ?? 0),
+    started: sum((d) => d.calls.started),
+    ended: sum((d) => d.calls.ended),
+    failed: sum((d) => d.calls.failed),
+  };
 }

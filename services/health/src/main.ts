@@ -1,49 +1,63 @@
 /**
- * health composition root: an h3 server on HEALTH_PORT with GET /health (NATS connection and the
- * gateway/controller instances that answer) and GET /health/live (the process is up). It starts
- * serving before NATS is reachable, so /health can say "down".
+ * health composition root: an h3 server on HEALTH_PORT with
+ *   GET /health/live  the process is up (container liveness)
+ *   GET /health       200 `ok` / 503 `degraded` or `down`, every instance found (see health-report.ts)
+ *   GET /metrics      Prometheus text, aggregated over the instances (see metrics.ts)
+ * Both read one cached discovery over the NATS services API (`$SRV.STATS`). It serves before
+ * NATS is reachable, so /health can say "down".
  */
 import { HealthConfig } from '@avb/contracts';
-import { connectNats, createLogger, loadConfigOrExit, onShutdown, settlesWithin } from '@avb/runtime';
+import { connectNats, createLogger, loadConfigOrExit, onShutdown } from '@avb/runtime';
 import { H3, serve } from 'h3';
 import type { NatsConnection } from 'nats';
-import { discoverInstances } from './discovery.js';
-import { buildReport, type HealthReport } from './health-report.js';
+import { cached } from './cached.js';
+import { discover } from './discovery.js';
+import { buildReport, HealthStatus } from './health-report.js';
+import { createInstanceMemory } from './instance-memory.js';
+import { viewInstances } from './instance-view.js';
+import { renderMetrics } from './metrics.js';
 
 const SERVICE = 'health';
-/** Answers are reused this long, so hundreds of requests per second cost one discovery. */
-const CACHE_MS = 1000;
-const DISCOVERY_WAIT_MS = 500;
-
 const config = loadConfigOrExit(SERVICE, HealthConfig, process.env);
 const log = createLogger(SERVICE, config.LOG_LEVEL);
+const memory = createInstanceMemory(config.HEALTH_FORGET_AFTER_S * 1000);
 let nc: NatsConnection | undefined;
-let cached: { at: number; report: Promise<HealthReport> } | undefined;
+let lastStatus: HealthStatus | undefined;
 
-async function check(): Promise<HealthReport> {
-  const conn = nc;
-  if (!conn || conn.isClosed()) return buildReport(false, []);
-  // A flush is a round trip to the server; while NATS is away it would wait for the reconnect.
-  let flushed = false;
-  const answered = await settlesWithin(conn.flush().then(() => (flushed = true)), DISCOVERY_WAIT_MS);
-  if (!answered || !flushed) return buildReport(false, []);
-  return buildReport(true, await discoverInstances(conn, DISCOVERY_WAIT_MS));
-}
+const current = cached(async () => {
+  const snapshot = await discover(nc, config.HEALTH_DISCOVERY_WAIT_MS);
+  const answering = viewInstances(snapshot);
+  const missing = snapshot.natsConnected ? memory.update(answering, snapshot.at) : [];
+  const report = buildReport(snapshot, answering, missing);
+  if (report.status !== lastStatus) {
+    // One line per change of verdict, not per request.
+    if (report.status === HealthStatus.Ok) log.info({ status: report.status, previous: lastStatus }, 'health changed');
+    else log.warn({ status: report.status, previous: lastStatus, problems: report.problems }, 'health changed');
+    lastStatus = report.status;
+  }
+  return {
+    health: { status: report.status === HealthStatus.Ok ? 200 : 503, body: JSON.stringify(report) },
+    metrics: renderMetrics(snapshot),
+  };
+}, config.HEALTH_CACHE_MS);
 
-const json = (body: unknown, status = 200) =>
-  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+const NO_STORE = { 'cache-control': 'no-store' };
+const JSON_TYPE = { 'content-type': 'application/json', ...NO_STORE };
 
 const app = new H3()
-  .get('/health/live', () => json({ status: 'ok' }))
+  .get('/health/live', () => new Response('{"status":"ok"}', { headers: JSON_TYPE }))
   .get('/health', async () => {
-    if (!cached || Date.now() - cached.at > CACHE_MS) cached = { at: Date.now(), report: check() };
-    const report = await cached.report;
-    return json(report, report.status === 'ok' ? 200 : 503);
+    const { health } = await current();
+    return new Response(health.body, { status: health.status, headers: JSON_TYPE });
+  })
+  .get('/metrics', async () => {
+    const { metrics } = await current();
+    return new Response(metrics, { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', ...NO_STORE } });
   });
 
 const server = serve(app, { port: config.HEALTH_PORT, hostname: config.HEALTH_HOST, silent: true });
 await server.ready();
-log.info({ port: config.HEALTH_PORT }, 'listening');
+log.info({ port: config.HEALTH_PORT, host: config.HEALTH_HOST }, 'listening');
 connectNats({ nats: config.nats, name: SERVICE, log }).then(
   (conn) => {
     nc = conn;
@@ -53,6 +67,6 @@ connectNats({ nats: config.nats, name: SERVICE, log }).then(
 );
 
 onShutdown(log, async () => {
-  await server.close();
+  await server.close(true);
   await nc?.drain();
 });
