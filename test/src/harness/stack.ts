@@ -18,6 +18,10 @@ export interface StackOptions {
   controllerEnv?: Record<string, string>;
   gatewayEnv?: Record<string, string>;
   simLatencyMs?: number;
+  /** Runs nats-server with JetStream (default false). */
+  jetstream?: boolean;
+  /** Cap on the simulator's request and frame logs (default: the simulator's own, 200000). */
+  simLogLimit?: number;
 }
 
 export interface Stack {
@@ -52,9 +56,14 @@ async function launch(
   cleanups: Array<() => Promise<unknown>>,
   cleanUp: () => Promise<void>,
 ): Promise<Stack> {
-  const nats = await startNatsServer();
+  const nats = await startNatsServer({ jetstream: opts.jetstream ?? false });
   cleanups.push(() => nats.stop());
-  const sim = await AriSimulator.start({ username: ARI_USER, password: ARI_PASSWORD, latencyMs: opts.simLatencyMs ?? 0 });
+  const sim = await AriSimulator.start({
+    username: ARI_USER,
+    password: ARI_PASSWORD,
+    latencyMs: opts.simLatencyMs ?? 0,
+    ...(opts.simLogLimit === undefined ? {} : { logLimit: opts.simLogLimit }),
+  });
   cleanups.push(() => sim.stop());
   const echo = await AudioSocketEcho.start({ host: '127.0.0.1', port: 0 });
   cleanups.push(() => echo.stop());

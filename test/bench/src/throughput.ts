@@ -1,0 +1,117 @@
+/**
+ * Sustained throughput: the highest call rate (setup, hold, teardown) the stack holds with zero
+ * failures and zero leftovers. Short probes step the rate up until one fails; the best rate is
+ * then held for the full sustain time (stepping down by half a step while that fails). With more
+ * controllers the search starts from the previous best. CPU time per call of each process is
+ * read from /proc over the sustained run.
+ */
+import type { AriSimulator } from '@avb/ari-simulator';
+import { APP } from '@avb/test/harness/stack';
+import { runCalls, type RunResult } from './call-runs.js';
+import { round2, summarize, type Summary } from './percentiles.js';
+import { cpuMs } from './process-stats.js';
+
+export interface Probe {
+  rate: number;
+  seconds: number;
+  pass: boolean;
+  failures: number;
+  leftovers: number;
+  setup: Summary;
+}
+
+export interface SearchOptions {
+  startRate: number;
+  step: number;
+  maxRate: number;
+  probeS: number;
+  holdMs: number;
+  /** 0: no sustained run, the best probe is the result. */
+  sustainS: number;
+}
+
+export interface ThroughputResult {
+  controllers: number;
+  /** The best rate that passed (sustained when sustainS > 0, else the best probe). */
+  rate: number;
+  sustained: Probe | undefined;
+  probes: Probe[];
+  /** CPU ms per call over the sustained run, by process. */
+  cpuMsPerCall?: Record<string, number>;
+}
+
+export async function findThroughput(
+  sim: AriSimulator,
+  controllers: number,
+  pids: Record<string, number | undefined>,
+  opts: SearchOptions,
+): Promise<ThroughputResult> {
+  const probes: Probe[] = [];
+  const probe = async (rate: number, seconds: number) => {
+    const run = await runCalls(sim, { app: APP, rate, count: Math.round(rate * seconds), holdMs: opts.holdMs });
+    const p = toProbe(rate, seconds, run);
+    process.stderr.write(`  ${controllers} controller(s) ${rate}/s for ${seconds}s: ${p.pass ? 'ok' : 'FAIL'} (failures ${p.failures}, leftovers ${p.leftovers}, setup p50 ${p.setup.p50} p99 ${p.setup.p99} ms)\n`);
+    return p;
+  };
+
+  let best = 0;
+  let rate = opts.startRate;
+  const first = await probe(rate, opts.probeS);
+  probes.push(first);
+  if (first.pass) {
+    best = rate;
+    while (rate + opts.step <= opts.maxRate) {
+      rate += opts.step;
+      const p = await probe(rate, opts.probeS);
+      probes.push(p);
+      if (!p.pass) break;
+      best = rate;
+    }
+  } else {
+    while (rate - opts.step > 0) {
+      rate -= opts.step;
+      const p = await probe(rate, opts.probeS);
+      probes.push(p);
+      if (p.pass) {
+        best = rate;
+        break;
+      }
+    }
+  }
+  if (opts.sustainS === 0 || best === 0) return { controllers, rate: best, sustained: undefined, probes };
+
+  let candidate = best;
+  for (let attempt = 0; attempt < 3 && candidate > 0; attempt++) {
+    const cpuBefore = readCpu(pids);
+    const sustained = await probe(candidate, opts.sustainS);
+    const cpuAfter = readCpu(pids);
+    if (sustained.pass) {
+      const calls = candidate * opts.sustainS;
+      const cpuMsPerCall = Object.fromEntries(
+        Object.entries(cpuAfter).map(([k, v]) => [k, round2((v - (cpuBefore[k] ?? 0)) / calls)]),
+      );
+      return { controllers, rate: candidate, sustained, probes, cpuMsPerCall };
+    }
+    probes.push(sustained);
+    candidate -= Math.round(opts.step / 2);
+  }
+  return { controllers, rate: 0, sustained: undefined, probes };
+}
+
+function toProbe(rate: number, seconds: number, run: RunResult): Probe {
+  return {
+    rate, seconds,
+    pass: run.failures === 0 && run.leftovers === 0,
+    failures: run.failures,
+    leftovers: run.leftovers,
+    setup: summarize(run.setupMs),
+  };
+}
+
+function readCpu(pids: Record<string, number | undefined>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, pid] of Object.entries(pids)) if (pid !== undefined) out[name] = cpuMs(pid);
+  const self = process.cpuUsage();
+  out['bench (simulator + echo)'] = (self.user + self.system) / 1000;
+  return out;
+}
