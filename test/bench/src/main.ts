@@ -77,7 +77,7 @@ try {
     for (let n = 1; n <= Math.max(1, config.BENCH_CONTROLLERS); n++) {
       if (n > stack.controllers.length) stack.controllers.push(await stack.startController());
       note(`throughput with ${n} controller(s)${n === 1 ? `, then ${config.BENCH_SUSTAIN_S}s sustained` : ''}`);
-      const pids: Record<string, number | undefined> = { gateway: stack.gateway.child.pid, 'nats-server': stack.nats.pid };
+      const pids: Record<string, number | undefined> = { gateway: stack.gateway.child.pid, 'nats-server': stack.nats.pid, echo: bench.echo.pid };
       stack.controllers.forEach((c, i) => (pids[`controller ${i + 1}`] = c.child.pid));
       const result = await findThroughput(stack.sim, n, pids, {
         startRate: start, step: config.BENCH_RATE_STEP, maxRate: config.BENCH_MAX_RATE,

@@ -112,6 +112,6 @@ function readCpu(pids: Record<string, number | undefined>): Record<string, numbe
   const out: Record<string, number> = {};
   for (const [name, pid] of Object.entries(pids)) if (pid !== undefined) out[name] = cpuMs(pid);
   const self = process.cpuUsage();
-  out['bench (simulator + echo)'] = (self.user + self.system) / 1000;
+  out['simulator'] = (self.user + self.system) / 1000;
   return out;
 }

@@ -22,6 +22,8 @@ export interface StackOptions {
   jetstream?: boolean;
   /** Cap on the simulator's request and frame logs (default: the simulator's own, 200000). */
   simLogLimit?: number;
+  /** Log lines kept per service process (default: all). */
+  maxLogLines?: number;
 }
 
 export interface Stack {
@@ -68,6 +70,7 @@ async function launch(
   const echo = await AudioSocketEcho.start({ host: '127.0.0.1', port: 0 });
   cleanups.push(() => echo.stop());
   const processes: ServiceProcess[] = [];
+  const logOpts = opts.maxLogLines === undefined ? {} : { maxLines: opts.maxLogLines };
   cleanups.push(() => Promise.all(processes.map((p) => p.stop('SIGTERM', 5000))));
 
   const gateway = startService('ari-gateway', {
@@ -81,7 +84,7 @@ async function launch(
     ARI_RECONNECT_MIN_MS: '50',
     LOG_LEVEL: 'debug',
     ...opts.gatewayEnv,
-  });
+  }, logOpts);
   processes.push(gateway);
   await gateway.waitForLog(logMsg('ARI connected'), 15_000, 'ARI connected');
   await gateway.waitForLog(logMsg('ready'), 15_000, 'gateway ready');
@@ -96,7 +99,7 @@ async function launch(
       LOG_LEVEL: 'debug',
       ...opts.controllerEnv,
       ...env,
-    });
+    }, logOpts);
     processes.push(controller);
     await controller.waitForLog(logMsg('ready'), 15_000, 'controller ready');
     return controller;
