@@ -41,6 +41,9 @@ const CODE_BY_STATUS: Readonly<Record<number, ErrorCode>> = {
   504: ErrorCode.AriUnavailable,
 };
 
+/** Concurrent ARI connections: far above what setup needs (6 requests per call, a few ms each). */
+const MAX_CONNECTIONS = 64;
+
 export function codeForStatus(status: number): ErrorCode {
   return CODE_BY_STATUS[status] ?? ErrorCode.AriError;
 }
@@ -49,8 +52,10 @@ export function createAriHttp({ baseUrl, authorization, timeoutMs }: AriHttpOpti
   const base = new URL(baseUrl);
   const secure = base.protocol === 'https:';
   const send = secure ? httpsRequest : httpRequest;
-  // Connections are reused across commands; a burst opens as many as it needs.
-  const agent = secure ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+  // Connections are reused across commands. Capped: when the gateway stalls (GC, a busy
+  // machine), requests queue for a connection instead of opening hundreds at once.
+  const pool = { keepAlive: true, maxSockets: MAX_CONNECTIONS, maxFreeSockets: MAX_CONNECTIONS };
+  const agent = secure ? new HttpsAgent(pool) : new HttpAgent(pool);
   const prefix = base.pathname.replace(/\/+$/, '');
   const headers = { Authorization: authorization, Accept: 'application/json' };
   const target = { protocol: base.protocol, hostname: base.hostname.replace(/^\[|\]$/g, ''), port: base.port, agent, headers };

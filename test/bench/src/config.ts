@@ -16,9 +16,9 @@ export const BenchConfig = z.object({
   BENCH_PHASES: z.string().default('relay,roundtrips,latency,memory,throughput'),
 
   BENCH_WARMUP_CALLS: int(600),
-  BENCH_LATENCY_ROUNDS: int(3),
-  BENCH_LATENCY_ROUND_S: int(3),
-  BENCH_LATENCY_HOLD_MS: int(1000),
+  BENCH_LATENCY_ROUNDS: int(5),
+  BENCH_LATENCY_ROUND_S: int(2),
+  BENCH_LATENCY_HOLD_MS: int(500),
 
   BENCH_RELAY_RATE: int(5000),
   BENCH_RELAY_S: int(3),
@@ -29,7 +29,7 @@ export const BenchConfig = z.object({
   BENCH_HOLD_MS: int(1000),
   BENCH_PROBE_S: int(5),
   BENCH_SUSTAIN_S: int(30),
-  BENCH_START_RATE: int(300),
+  BENCH_START_RATE: int(400),
   BENCH_RATE_STEP: int(100),
   BENCH_MAX_RATE: int(1500),
   BENCH_CONTROLLERS: int(3),

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { loadavg } from 'node:os';
 import { loadConfigOrExit } from '@avb/runtime';
-import { APP } from '@avb/test/harness/stack';
+import { APP, ARI_PASSWORD, ARI_USER } from '@avb/test/harness/stack';
 import { repoRoot } from '@avb/test/harness/services';
 import { startBenchStack, DIRECT_APP } from './bench-stack.js';
 import { BenchConfig, benchEnv } from './config.js';
@@ -30,22 +30,33 @@ const results: {
   latency?: LatencyResult[];
   memory?: MemoryResult;
   throughput?: ThroughputResult[];
+  errors?: string[];
 } = {};
+
+/** A phase that fails is reported and the others still run. */
+async function phase(name: string, run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (err) {
+    note(`${name} failed: ${(err as Error).message}`);
+    (results.errors ??= []).push(`${name}: ${(err as Error).message}`);
+  }
+}
 
 note('starting nats-server (JetStream), simulator, echo, gateway, controller, direct reference');
 const bench = await startBenchStack(config.BENCH_LOG_LEVEL);
 const { stack } = bench;
 try {
-  if (phases.has('relay')) {
+  if (phases.has('latency') || phases.has('roundtrips') || phases.has('relay')) await phase('warm-up', async () => {
+    note(`warm-up: ${config.BENCH_WARMUP_CALLS} calls each`);
+    await warmUp(stack.sim, config.BENCH_WARMUP_CALLS);
+  });
+  if (phases.has('relay')) await phase('relay', async () => {
     note(`event relay at ${config.BENCH_RELAY_RATE}/s for ${config.BENCH_RELAY_S}s`);
     await measureRelay(stack.sim, stack.nc, APP, config.BENCH_RELAY_RATE, 1); // warm-up
     results.relay = await measureRelay(stack.sim, stack.nc, APP, config.BENCH_RELAY_RATE, config.BENCH_RELAY_S);
-  }
-  if (phases.has('latency') || phases.has('roundtrips')) {
-    note(`warm-up: ${config.BENCH_WARMUP_CALLS} calls each`);
-    await warmUp(stack.sim, config.BENCH_WARMUP_CALLS);
-  }
-  if (phases.has('roundtrips')) {
+  });
+  if (phases.has('roundtrips')) await phase('roundtrips', async () => {
     note('ARI requests and round trips per call (sim at 2 ms)');
     stack.sim.setLatency(2);
     results.roundTrips = {
@@ -53,8 +64,8 @@ try {
       direct: await measureRoundTrips(stack.sim, DIRECT_APP, 10),
     };
     stack.sim.setLatency(0);
-  }
-  if (phases.has('latency')) {
+  });
+  if (phases.has('latency')) await phase('latency', async () => {
     results.latency = [];
     for (const setting of [{ simLatencyMs: 2, rate: 100 }, { simLatencyMs: 0, rate: 200 }]) {
       note(`setup latency: sim ${setting.simLatencyMs} ms, ${setting.rate} calls/s, ${config.BENCH_LATENCY_ROUNDS} interleaved rounds of ${config.BENCH_LATENCY_ROUND_S}s`);
@@ -62,16 +73,16 @@ try {
         rounds: config.BENCH_LATENCY_ROUNDS, roundS: config.BENCH_LATENCY_ROUND_S, holdMs: config.BENCH_LATENCY_HOLD_MS,
       }));
     }
-  }
-  if (phases.has('memory')) {
+  });
+  if (phases.has('memory')) await phase('memory', async () => {
     note(`memory: ${config.BENCH_MEMORY_CALLS} calls held at once (placed at ${config.BENCH_MEMORY_RATE}/s)`);
     results.memory = await measureMemory(
       stack.sim,
       { gateway: stack.gateway.child.pid!, controller: stack.controllers[0]!.child.pid! },
       config.BENCH_MEMORY_CALLS, config.BENCH_MEMORY_RATE,
     );
-  }
-  if (phases.has('throughput')) {
+  });
+  if (phases.has('throughput')) await phase('throughput', async () => {
     results.throughput = [];
     let start = config.BENCH_START_RATE;
     for (let n = 1; n <= Math.max(1, config.BENCH_CONTROLLERS); n++) {
@@ -82,11 +93,12 @@ try {
       const result = await findThroughput(stack.sim, n, pids, {
         startRate: start, step: config.BENCH_RATE_STEP, maxRate: config.BENCH_MAX_RATE,
         probeS: config.BENCH_PROBE_S, holdMs: config.BENCH_HOLD_MS, sustainS: n === 1 ? config.BENCH_SUSTAIN_S : 0,
+        authorization: `Basic ${Buffer.from(`${ARI_USER}:${ARI_PASSWORD}`).toString('base64')}`,
       });
       results.throughput.push(result);
       if (result.rate > 0) start = result.rate;
     }
-  }
+  });
 } finally {
   await bench.stop();
 }
@@ -97,6 +109,7 @@ const rows = tableRows();
 const out = resolve(repoRoot, config.BENCH_OUT);
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, `${JSON.stringify({ startedAt: startedAt.toISOString(), durationS, machine, config, rows, results }, null, 2)}\n`);
+for (const e of results.errors ?? []) process.stdout.write(`phase failed: ${e}\n`);
 process.stdout.write(`\n${formatTable(rows)}\n\nmachine: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}; load ${machine.loadavgAtStart.join(' ')} -> ${machine.loadavgAtEnd.join(' ')}; ${durationS}s; JSON: ${out}\n`);
 
 function tableRows(): Row[] {

@@ -1,13 +1,13 @@
 /**
  * Sustained throughput: the highest call rate (setup, hold, teardown) the stack holds with zero
  * failures and zero leftovers. Short probes step the rate up until one fails; the best rate is
- * then held for the full sustain time (stepping down by half a step while that fails). With more
+ * then held for the full sustain time (one step lower if that fails). With more
  * controllers the search starts from the previous best. CPU time per call of each process is
  * read from /proc over the sustained run.
  */
 import type { AriSimulator } from '@avb/ari-simulator';
 import { APP } from '@avb/test/harness/stack';
-import { runCalls, type RunResult } from './call-runs.js';
+import { recover, runCalls, type RunResult } from './call-runs.js';
 import { round2, summarize, type Summary } from './percentiles.js';
 import { cpuMs } from './process-stats.js';
 
@@ -28,6 +28,8 @@ export interface SearchOptions {
   holdMs: number;
   /** 0: no sustained run, the best probe is the result. */
   sustainS: number;
+  /** Basic ARI authorization, to clean up after a failed run. */
+  authorization: string;
 }
 
 export interface ThroughputResult {
@@ -50,6 +52,7 @@ export async function findThroughput(
   const probe = async (rate: number, seconds: number) => {
     const run = await runCalls(sim, { app: APP, rate, count: Math.round(rate * seconds), holdMs: opts.holdMs });
     const p = toProbe(rate, seconds, run);
+    if (!p.pass) await recover(sim, APP, opts.authorization);
     process.stderr.write(`  ${controllers} controller(s) ${rate}/s for ${seconds}s: ${p.pass ? 'ok' : 'FAIL'} (failures ${p.failures}, leftovers ${p.leftovers}, setup p50 ${p.setup.p50} p99 ${p.setup.p99} ms)\n`);
     return p;
   };
@@ -81,7 +84,7 @@ export async function findThroughput(
   if (opts.sustainS === 0 || best === 0) return { controllers, rate: best, sustained: undefined, probes };
 
   let candidate = best;
-  for (let attempt = 0; attempt < 3 && candidate > 0; attempt++) {
+  for (let attempt = 0; attempt < 2 && candidate > 0; attempt++) {
     const cpuBefore = readCpu(pids);
     const sustained = await probe(candidate, opts.sustainS);
     const cpuAfter = readCpu(pids);
@@ -93,15 +96,29 @@ export async function findThroughput(
       return { controllers, rate: candidate, sustained, probes, cpuMsPerCall };
     }
     probes.push(sustained);
-    candidate -= Math.round(opts.step / 2);
+    candidate -= opts.step;
   }
   return { controllers, rate: 0, sustained: undefined, probes };
+}
+
+/**
+ * A short probe can pass while a backlog builds that a 30 s run would not survive: setup latency
+ * that keeps growing (median of the last fifth of the calls above 20 ms and 3x the first fifth's)
+ * fails the probe too.
+ */
+function growing(run: RunResult): boolean {
+  const setup = run.records.filter((r) => r.bridgedAt !== undefined).map((r) => r.bridgedAt! - r.startedAt);
+  const fifth = Math.floor(setup.length / 5);
+  if (fifth < 10) return false;
+  const first = summarize(setup.slice(0, fifth)).p50;
+  const last = summarize(setup.slice(-fifth)).p50;
+  return last > 20 && last > 3 * first;
 }
 
 function toProbe(rate: number, seconds: number, run: RunResult): Probe {
   return {
     rate, seconds,
-    pass: run.failures === 0 && run.leftovers === 0,
+    pass: run.failures === 0 && run.leftovers === 0 && !growing(run),
     failures: run.failures,
     leftovers: run.leftovers,
     setup: summarize(run.setupMs),
