@@ -33,6 +33,8 @@ export const BenchConfig = z.object({
   BENCH_RATE_STEP: int(100),
   BENCH_MAX_RATE: int(1500),
   BENCH_CONTROLLERS: int(3),
+  /** A throughput run passes only with setup p99 under this (ms). */
+  BENCH_MAX_SETUP_P99_MS: int(250),
 });
 export type BenchConfig = z.infer<typeof BenchConfig>;
 

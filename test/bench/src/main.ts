@@ -93,10 +93,11 @@ try {
       const result = await findThroughput(stack.sim, n, pids, {
         startRate: start, step: config.BENCH_RATE_STEP, maxRate: config.BENCH_MAX_RATE,
         probeS: config.BENCH_PROBE_S, holdMs: config.BENCH_HOLD_MS, sustainS: n === 1 ? config.BENCH_SUSTAIN_S : 0,
+        maxP99Ms: config.BENCH_MAX_SETUP_P99_MS,
         authorization: `Basic ${Buffer.from(`${ARI_USER}:${ARI_PASSWORD}`).toString('base64')}`,
       });
       results.throughput.push(result);
-      if (result.rate > 0) start = result.rate;
+      if (result.bestProbeRate > 0) start = Math.max(config.BENCH_RATE_STEP, result.bestProbeRate - config.BENCH_RATE_STEP);
     }
   });
 } finally {
@@ -128,10 +129,13 @@ function tableRows(): Row[] {
     }
   }
   for (const t of results.throughput ?? []) {
-    const sustained = t.sustained ? `${t.sustained.seconds}s` : `${t.probes[0]?.seconds ?? 0}s probes`;
+    const probeS = t.probes[0]?.seconds ?? 0;
+    const measured = t.sustained
+      ? `${t.rate} calls/s for ${t.sustained.seconds}s (setup p50 ${t.sustained.setup.p50} / p99 ${t.sustained.setup.p99} ms; ${probeS}s probes passed up to ${t.bestProbeRate})`
+      : t.controllers === 1 ? `no rate held for ${config.BENCH_SUSTAIN_S}s (${probeS}s probes passed up to ${t.bestProbeRate}/s)` : `${t.rate} calls/s (${probeS}s probes)`;
     rows.push({
       figure: `throughput, 1 gateway + ${t.controllers} controller(s)`,
-      measured: `${t.rate} calls/s (${sustained}${t.sustained ? `, setup p50 ${t.sustained.setup.p50} / p99 ${t.sustained.setup.p99} ms` : ''})`,
+      measured,
       target: t.controllers === 1 ? '>= 500 calls/s, 30 s' : '',
       pass: t.controllers === 1 ? t.rate >= 500 && (t.sustained?.seconds ?? 0) >= 30 : undefined,
     });

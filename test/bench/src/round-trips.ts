@@ -4,6 +4,7 @@
  * deepest request of the call that had been answered before it arrived.
  */
 import type { AriSimulator, RequestLogEntry } from '@avb/ari-simulator';
+import { round2, summarize } from './percentiles.js';
 
 export interface RoundTripResult {
   calls: number;
@@ -12,8 +13,12 @@ export interface RoundTripResult {
   setupRequestsPerCall: number;
   /** The most sequential round trips any setup needed. */
   setupRoundTrips: number;
-  /** Requests of one call, in arrival order, with their depth. */
-  example: Array<{ method: string; path: string; roundTrip: number }>;
+  /** Requests of one call, in arrival order, with their depth (0: teardown) and when they
+   *  arrived and were answered, ms after the caller's StasisStart. */
+  example: Array<{ method: string; path: string; roundTrip: number; receivedMs: number; answeredMs: number }>;
+  /** Median over the calls: StasisStart -> first request arrives, and -> bridged. */
+  firstRequestMs: number;
+  bridgedMs: number;
 }
 
 export async function measureRoundTrips(sim: AriSimulator, app: string, calls: number): Promise<RoundTripResult> {
@@ -21,6 +26,8 @@ export async function measureRoundTrips(sim: AriSimulator, app: string, calls: n
   let setupRequests = 0;
   let maxDepth = 0;
   let example: RoundTripResult['example'] = [];
+  const firstRequest: number[] = [];
+  const bridged: number[] = [];
   for (let i = 0; i < calls; i++) {
     const t0 = performance.now();
     const call = sim.placeCall({ app });
@@ -33,7 +40,12 @@ export async function measureRoundTrips(sim: AriSimulator, app: string, calls: n
     requests += mine.length;
     setupRequests += setup.length;
     maxDepth = Math.max(maxDepth, ...depths);
-    if (i === 0) example = mine.map((r, k) => ({ method: r.method, path: r.path, roundTrip: depths[k] ?? 0 }));
+    const t = (ms: number) => round2(ms - call.startedAt);
+    if (setup[0] !== undefined) firstRequest.push(setup[0].receivedAt - call.startedAt);
+    bridged.push(call.bridgedAt! - call.startedAt);
+    if (i === 0) {
+      example = mine.map((r, k) => ({ method: r.method, path: r.path, roundTrip: depths[k] ?? 0, receivedMs: t(r.receivedAt), answeredMs: t(r.at) }));
+    }
   }
   return {
     calls,
@@ -41,6 +53,8 @@ export async function measureRoundTrips(sim: AriSimulator, app: string, calls: n
     setupRequestsPerCall: setupRequests / calls,
     setupRoundTrips: maxDepth,
     example,
+    firstRequestMs: summarize(firstRequest).p50,
+    bridgedMs: summarize(bridged).p50,
   };
 }
 

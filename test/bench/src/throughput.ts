@@ -1,7 +1,8 @@
 /**
  * Sustained throughput: the highest call rate (setup, hold, teardown) the stack holds with zero
  * failures and zero leftovers. Short probes step the rate up until one fails; the best rate is
- * then held for the full sustain time (one step lower if that fails). With more
+ * then held for the full sustain time (a step lower if that fails). A run passes
+ * with zero failures, zero leftovers and setup p99 under a bound (a backlog shows there first). With more
  * controllers the search starts from the previous best. CPU time per call of each process is
  * read from /proc over the sustained run.
  */
@@ -30,12 +31,16 @@ export interface SearchOptions {
   sustainS: number;
   /** Basic ARI authorization, to clean up after a failed run. */
   authorization: string;
+  /** A rate that holds keeps setup p99 under this. */
+  maxP99Ms: number;
 }
 
 export interface ThroughputResult {
   controllers: number;
   /** The best rate that passed (sustained when sustainS > 0, else the best probe). */
   rate: number;
+  /** The best rate a short probe passed. */
+  bestProbeRate: number;
   sustained: Probe | undefined;
   probes: Probe[];
   /** CPU ms per call over the sustained run, by process. */
@@ -51,7 +56,7 @@ export async function findThroughput(
   const probes: Probe[] = [];
   const probe = async (rate: number, seconds: number) => {
     const run = await runCalls(sim, { app: APP, rate, count: Math.round(rate * seconds), holdMs: opts.holdMs });
-    const p = toProbe(rate, seconds, run);
+    const p = toProbe(rate, seconds, run, opts.maxP99Ms);
     if (!p.pass) await recover(sim, APP, opts.authorization);
     process.stderr.write(`  ${controllers} controller(s) ${rate}/s for ${seconds}s: ${p.pass ? 'ok' : 'FAIL'} (failures ${p.failures}, leftovers ${p.leftovers}, setup p50 ${p.setup.p50} p99 ${p.setup.p99} ms)\n`);
     return p;
@@ -81,7 +86,7 @@ export async function findThroughput(
       }
     }
   }
-  if (opts.sustainS === 0 || best === 0) return { controllers, rate: best, sustained: undefined, probes };
+  if (opts.sustainS === 0 || best === 0) return { controllers, rate: best, bestProbeRate: best, sustained: undefined, probes };
 
   let candidate = best;
   for (let attempt = 0; attempt < 2 && candidate > 0; attempt++) {
@@ -93,12 +98,12 @@ export async function findThroughput(
       const cpuMsPerCall = Object.fromEntries(
         Object.entries(cpuAfter).map(([k, v]) => [k, round2((v - (cpuBefore[k] ?? 0)) / calls)]),
       );
-      return { controllers, rate: candidate, sustained, probes, cpuMsPerCall };
+      return { controllers, rate: candidate, bestProbeRate: best, sustained, probes, cpuMsPerCall };
     }
     probes.push(sustained);
     candidate -= opts.step;
   }
-  return { controllers, rate: 0, sustained: undefined, probes };
+  return { controllers, rate: 0, bestProbeRate: best, sustained: undefined, probes };
 }
 
 /**
@@ -115,13 +120,14 @@ function growing(run: RunResult): boolean {
   return last > 20 && last > 3 * first;
 }
 
-function toProbe(rate: number, seconds: number, run: RunResult): Probe {
+function toProbe(rate: number, seconds: number, run: RunResult, maxP99Ms: number): Probe {
+  const setup = summarize(run.setupMs);
   return {
     rate, seconds,
-    pass: run.failures === 0 && run.leftovers === 0 && !growing(run),
+    pass: run.failures === 0 && run.leftovers === 0 && setup.p99 <= maxP99Ms && !growing(run),
     failures: run.failures,
     leftovers: run.leftovers,
-    setup: summarize(run.setupMs),
+    setup,
   };
 }
 
