@@ -6,7 +6,6 @@
 import WebSocket from 'ws';
 import type { Logger } from '@avb/runtime';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
-import { endOfTurn, type TurnBatch } from './turn-batch.js';
 
 export type SocketState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
 
@@ -21,14 +20,11 @@ export interface AriSocketOptions {
   backoff: BackoffOptions;
   /** The backoff restarts from its first step only after a connection stayed up this long. */
   stableAfterMs: number;
-  /** Called at the end of the event-loop turn the frame arrived in, frames in order. */
   onFrame(data: Buffer): void;
   onState(state: SocketState, reason?: string): void;
   /** Called for each connection attempt after the first one. */
   onReconnect(): void;
   log: Logger;
-  /** Where frames wait for the end of the turn (default: the gateway's shared batch). */
-  turn?: TurnBatch;
 }
 
 export interface AriSocket {
@@ -42,7 +38,6 @@ const STOP_WAIT_MS = 2000;
 
 export function startAriSocket(opts: AriSocketOptions): AriSocket {
   const { log } = opts;
-  const turn = opts.turn ?? endOfTurn;
   let ws: WebSocket | undefined;
   let stopped = false;
   let attempts = 0;
@@ -108,8 +103,7 @@ export function startAriSocket(opts: AriSocketOptions): AriSocket {
 
     socket.on('message', (data: WebSocket.RawData) => {
       // The default binaryType is 'nodebuffer', so every frame arrives as one Buffer.
-      // Relayed at the end of the turn, with the other frames and replies of this turn: one NATS write.
-      if (Buffer.isBuffer(data)) turn.defer(() => opts.onFrame(data));
+      if (Buffer.isBuffer(data)) opts.onFrame(data);
     });
 
     socket.on('error', (err: Error) => {

@@ -13,7 +13,6 @@ import type { z } from 'zod';
 import type { AriHttp } from './ari-http.js';
 import { routeCommand } from './command-routes.js';
 import type { GatewayStats } from './stats.js';
-import { endOfTurn, type TurnBatch } from './turn-batch.js';
 
 export interface CommandServiceOptions {
   nc: NatsConnection;
@@ -26,8 +25,6 @@ export interface CommandServiceOptions {
   /** What `$SRV.STATS.ari-gateway` shows as the endpoint's `data`. */
   statsData(): unknown;
   log: Logger;
-  /** Where replies wait for the end of the turn (default: the gateway's shared batch). */
-  turn?: TurnBatch;
 }
 
 export interface CommandService {
@@ -71,10 +68,7 @@ export async function startCommandService(opts: CommandServiceOptions): Promise<
   const warnRejected = rateLimitedWarn(log, 'command refused');
   const inflight = new Set<Promise<void>>();
 
-  const turn = opts.turn ?? endOfTurn;
-  // Replies leave at the end of the turn, with every other reply and frame of it: one NATS write.
-  const respond = (msg: ServiceMsg, reply: Reply) => turn.defer(() => respondNow(msg, reply));
-  const respondNow = (msg: ServiceMsg, reply: Reply) => {
+  const respond = (msg: ServiceMsg, reply: Reply) => {
     try {
       msg.respond(encoder.encode(JSON.stringify(reply)));
     } catch (err) {
