@@ -1,10 +1,6 @@
 // The event WebSockets: one current socket per app (a newer one replaces it), frame logging,
 // and the socket-level faults (drop without close frame, raw frames, ignored pings).
-// Frames sent in one turn of the event loop leave in one TCP write (the socket is corked until
-// the turn ends, or until a REST reply is about to go out, so events still precede the reply
-// they precede in Asterisk): one syscall per burst instead of one per frame.
 
-import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
 import { pushCapped } from './capped-log.js';
@@ -19,7 +15,6 @@ export class AppSockets {
   private readonly current = new Map<string, WebSocket>();
   private readonly open = new Map<WebSocket, string[]>();
   private pongs = true;
-  private readonly corked = new Set<Socket>();
 
   constructor(
     private readonly asteriskId: string,
@@ -57,15 +52,8 @@ export class AppSockets {
   sendRaw(app: string, data: string): void {
     const ws = this.current.get(app);
     if (ws === undefined || ws.readyState !== WebSocket.OPEN) throw new Error(`no WebSocket connected for app '${app}'`);
-    this.cork(ws);
     ws.send(data);
     pushCapped(this.sentFrames, { app, data, at: performance.now() }, this.logLimit);
-  }
-
-  /** Writes every corked frame now; called before a REST reply and at the end of each turn. */
-  flush(): void {
-    for (const socket of this.corked) socket.uncork();
-    this.corked.clear();
   }
 
   connections(app?: string): number {
@@ -87,23 +75,8 @@ export class AppSockets {
   private sendOn(ws: WebSocket, app: string, event: AriEvent): void {
     if (ws.readyState !== WebSocket.OPEN) return;
     const data = JSON.stringify(event);
-    this.cork(ws);
     ws.send(data);
     pushCapped(this.sentFrames, { app, data, at: performance.now() }, this.logLimit);
     for (const fn of this.listeners) fn(app, event);
   }
-
-  private cork(ws: WebSocket): void {
-    const socket = rawSocket(ws);
-    if (socket === undefined || this.corked.has(socket)) return;
-    socket.cork();
-    if (this.corked.size === 0) process.nextTick(() => this.flush());
-    this.corked.add(socket);
-  }
-}
-
-/** ws keeps its TCP socket in `_socket` and has no cork of its own. */
-function rawSocket(ws: WebSocket): Socket | undefined {
-  const socket = (ws as unknown as { _socket?: Socket | null })._socket;
-  return socket ?? undefined;
 }

@@ -113,8 +113,6 @@ export async function handleRequest(ctx: HttpContext, req: IncomingMessage, res:
         ? { status: err.status, body: { message: err.message } }
         : { status: 500, body: { message: INTERNAL_MESSAGE } };
   }
-  // Events sent while handling the request (externalMedia's StasisStart) precede its reply.
-  ctx.state.sockets.flush();
   if (res.destroyed) {
     log(result.status);
     result.after?.();
