@@ -16,7 +16,7 @@ export const BenchConfig = z.object({
   BENCH_PHASES: z.string().default('relay,roundtrips,latency,memory,throughput'),
 
   BENCH_WARMUP_CALLS: int(600),
-  BENCH_LATENCY_ROUNDS: int(5),
+  BENCH_LATENCY_ROUNDS: int(4),
   BENCH_LATENCY_ROUND_S: int(2),
   BENCH_LATENCY_HOLD_MS: int(500),
 
@@ -29,10 +29,12 @@ export const BenchConfig = z.object({
   BENCH_HOLD_MS: int(1000),
   BENCH_PROBE_S: int(5),
   BENCH_SUSTAIN_S: int(30),
-  BENCH_START_RATE: int(400),
+  BENCH_START_RATE: int(500),
   BENCH_RATE_STEP: int(100),
   BENCH_MAX_RATE: int(1500),
   BENCH_CONTROLLERS: int(3),
+  /** Seconds the whole run may take: later throughput steps are skipped when it runs out. */
+  BENCH_BUDGET_S: int(270),
   /** A throughput run passes only with setup p99 under this (ms). */
   BENCH_MAX_SETUP_P99_MS: int(250),
 });
@@ -52,6 +54,7 @@ const QUICK: Partial<Record<keyof BenchConfig, string>> = {
   BENCH_START_RATE: '100',
   BENCH_MAX_RATE: '100',
   BENCH_CONTROLLERS: '2',
+  BENCH_BUDGET_S: '120',
 };
 
 export function benchEnv(env: NodeJS.ProcessEnv): Record<string, string | undefined> {

@@ -22,6 +22,7 @@ const phases = new Set(config.BENCH_PHASES.split(',').map((p) => p.trim()));
 const machine = machineInfo();
 const startedAt = new Date();
 const t0 = performance.now();
+const deadline = t0 + config.BENCH_BUDGET_S * 1000;
 const note = (msg: string) => process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(0)}s] ${msg}\n`);
 
 const results: {
@@ -86,6 +87,11 @@ try {
     results.throughput = [];
     let start = config.BENCH_START_RATE;
     for (let n = 1; n <= Math.max(1, config.BENCH_CONTROLLERS); n++) {
+      const left = deadline - performance.now();
+      if (n > 1 && left < 20_000) {
+        note(`skipping ${n} controllers: the ${config.BENCH_BUDGET_S}s budget is used up`);
+        break;
+      }
       if (n > stack.controllers.length) stack.controllers.push(await stack.startController());
       note(`throughput with ${n} controller(s)${n === 1 ? `, then ${config.BENCH_SUSTAIN_S}s sustained` : ''}`);
       const pids: Record<string, number | undefined> = { gateway: stack.gateway.child.pid, 'nats-server': stack.nats.pid, echo: bench.echo.pid };
@@ -94,6 +100,7 @@ try {
         startRate: start, step: config.BENCH_RATE_STEP, maxRate: config.BENCH_MAX_RATE,
         probeS: config.BENCH_PROBE_S, holdMs: config.BENCH_HOLD_MS, sustainS: n === 1 ? config.BENCH_SUSTAIN_S : 0,
         maxP99Ms: config.BENCH_MAX_SETUP_P99_MS,
+        deadline,
         authorization: `Basic ${Buffer.from(`${ARI_USER}:${ARI_PASSWORD}`).toString('base64')}`,
       });
       results.throughput.push(result);

@@ -33,6 +33,8 @@ export interface SearchOptions {
   authorization: string;
   /** A rate that holds keeps setup p99 under this. */
   maxP99Ms: number;
+  /** performance.now() after which no new sustained attempt starts. */
+  deadline: number;
 }
 
 export interface ThroughputResult {
@@ -90,6 +92,7 @@ export async function findThroughput(
 
   let candidate = best;
   for (let attempt = 0; attempt < 2 && candidate > 0; attempt++) {
+    if (attempt > 0 && performance.now() + opts.sustainS * 1000 > opts.deadline) break;
     const cpuBefore = readCpu(pids);
     const sustained = await probe(candidate, opts.sustainS);
     const cpuAfter = readCpu(pids);
