@@ -88,7 +88,7 @@ try {
     let start = config.BENCH_START_RATE;
     for (let n = 1; n <= Math.max(1, config.BENCH_CONTROLLERS); n++) {
       const left = deadline - performance.now();
-      if (n > 1 && left < 20_000) {
+      if (n > 1 && left < 40_000) {
         note(`skipping ${n} controllers: the ${config.BENCH_BUDGET_S}s budget is used up`);
         break;
       }

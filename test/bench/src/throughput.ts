@@ -33,7 +33,7 @@ export interface SearchOptions {
   authorization: string;
   /** A rate that holds keeps setup p99 under this. */
   maxP99Ms: number;
-  /** performance.now() after which no new sustained attempt starts. */
+  /** performance.now() after which no new probe or sustained attempt starts. */
   deadline: number;
 }
 
@@ -70,7 +70,7 @@ export async function findThroughput(
   probes.push(first);
   if (first.pass) {
     best = rate;
-    while (rate + opts.step <= opts.maxRate) {
+    while (rate + opts.step <= opts.maxRate && performance.now() + opts.probeS * 1000 < opts.deadline) {
       rate += opts.step;
       const p = await probe(rate, opts.probeS);
       probes.push(p);
@@ -78,7 +78,7 @@ export async function findThroughput(
       best = rate;
     }
   } else {
-    while (rate - opts.step > 0) {
+    while (rate - opts.step > 0 && performance.now() + opts.probeS * 1000 < opts.deadline) {
       rate -= opts.step;
       const p = await probe(rate, opts.probeS);
       probes.push(p);
