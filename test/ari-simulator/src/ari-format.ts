@@ -2,8 +2,16 @@
 
 /** `2026-11-24T00:03:35.068+0000`: Asterisk's ISO form, always UTC with a `+0000` offset. */
 export function ariTime(ms: number = Date.now()): string {
-  return new Date(ms).toISOString().replace('Z', '+0000');
+  // A call emits about twenty events within the same millisecond or so: format each ms once.
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastTime = new Date(ms).toISOString().replace('Z', '+0000');
+  }
+  return lastTime;
 }
+
+let lastMs = Number.NaN;
+let lastTime = '';
 
 let uniqueSeq = 0;
 

@@ -61,12 +61,16 @@ export class AudioSocketEcho {
   private readonly sockets = new Set<Socket>();
   private ticker: NodeJS.Timeout | undefined;
 
-  private constructor(private readonly server: Server, host: string) {
+  private constructor(private readonly server: Server, host: string, private readonly frameMs: number) {
     this.host = host;
     this.port = (server.address() as AddressInfo).port;
   }
 
-  static async start(opts: { host?: string; port?: number } = {}): Promise<AudioSocketEcho> {
+  /**
+   * `frameMs` (default 20): how often each session gets a frame; 0 sends one frame when the UUID
+   * arrives and then only echoes (the benchmark: thousands of held calls, media is not measured).
+   */
+  static async start(opts: { host?: string; port?: number; frameMs?: number } = {}): Promise<AudioSocketEcho> {
     const host = opts.host ?? '127.0.0.1';
     const server = createServer();
     await new Promise<void>((resolve, reject) => {
@@ -76,7 +80,7 @@ export class AudioSocketEcho {
         resolve();
       });
     });
-    const echo = new AudioSocketEcho(server, host);
+    const echo = new AudioSocketEcho(server, host, opts.frameMs ?? FRAME_MS);
     server.on('connection', (socket) => echo.accept(socket));
     return echo;
   }
@@ -128,7 +132,7 @@ export class AudioSocketEcho {
       conn.session = session;
       this.active.add(conn);
       this.sendFrame(conn);
-      this.ticker ??= setInterval(() => this.tick(), FRAME_MS);
+      if (this.frameMs > 0) this.ticker ??= setInterval(() => this.tick(), this.frameMs);
       return true;
     }
     if (frame.kind === FrameKind.hangup) return false;
@@ -136,6 +140,8 @@ export class AudioSocketEcho {
       conn.kind = frame.kind;
       conn.echo.push(encodeFrame(frame.kind, frame.payload));
       if (conn.echo.length > MAX_ECHO_FRAMES) conn.echo.shift();
+      // Without a ticker, audio is echoed as it arrives.
+      if (this.frameMs === 0) this.sendFrame(conn);
       return true;
     }
     return frame.kind === FrameKind.dtmf || frame.kind === FrameKind.error || frame.kind === FrameKind.uuid;

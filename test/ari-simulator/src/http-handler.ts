@@ -80,11 +80,12 @@ function send(res: ServerResponse, status: number, body: unknown, extraHeaders?:
 }
 
 export async function handleRequest(ctx: HttpContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const receivedAt = performance.now();
   const method = req.method ?? 'GET';
   const { rawPath, search } = splitUrl(req.url ?? '/');
   const query = Object.fromEntries(search);
   const log = (status: number) =>
-    pushCapped(ctx.requests, { method, path: rawPath, query, status, at: performance.now() }, ctx.logLimit);
+    pushCapped(ctx.requests, { method, path: rawPath, query, status, at: performance.now(), receivedAt }, ctx.logLimit);
   let result: RestResult;
   try {
     const body = await readBody(req);

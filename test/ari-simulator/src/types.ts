@@ -80,7 +80,10 @@ export interface RequestLogEntry {
   path: string;
   query: Record<string, string>;
   status: number;
+  /** When the reply was sent (performance.now()). */
   at: number;
+  /** When the request arrived, so a client's sequential round trips can be counted. */
+  receivedAt: number;
 }
 
 export interface FrameLogEntry {

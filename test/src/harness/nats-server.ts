@@ -14,6 +14,8 @@ import { createConnection } from 'node:net';
 export interface NatsServer {
   url: string;
   port: number;
+  /** The running server's process id (undefined while it is down). */
+  readonly pid: number | undefined;
   /** Kills the server (SIGKILL) and waits for it to exit. */
   kill(): Promise<void>;
   /** Starts it again on the same port (after kill). */
@@ -78,6 +80,9 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
+    get pid() {
+      return child?.pid;
+    },
     kill,
     restart: launch,
     async stop() {

@@ -28,7 +28,9 @@ export interface ServiceProcess {
   exited: Promise<number | string>;
 }
 
-export function startService(name: ServiceName, env: Record<string, string>): ServiceProcess {
+/** `maxLines`: keep only about the newest this many lines (a benchmark logs for minutes). */
+export function startService(name: ServiceName, env: Record<string, string>, opts: { maxLines?: number } = {}): ServiceProcess {
+  const maxLines = opts.maxLines ?? Number.POSITIVE_INFINITY;
   // AVB_NODE_ARGS passes flags such as --cpu-prof to every service (NODE_OPTIONS refuses those).
   const nodeArgs = process.env.AVB_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const child = spawn(process.execPath, [...nodeArgs, `${repoRoot}services/${name}/dist/main.js`], {
@@ -48,6 +50,7 @@ export function startService(name: ServiceName, env: Record<string, string>): Se
         json = undefined;
       }
       lines.push({ raw, json });
+      if (lines.length > maxLines) lines.splice(0, Math.ceil(maxLines / 2));
       if (process.env.AVB_TEST_LOGS) process.stderr.write(`[${name}] ${raw}\n`);
     });
   };

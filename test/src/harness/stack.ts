@@ -18,6 +18,10 @@ export interface StackOptions {
   controllerEnv?: Record<string, string>;
   gatewayEnv?: Record<string, string>;
   simLatencyMs?: number;
+  /** Cap on the simulator's request and frame logs (default: the simulator's own, 200000). */
+  simLogLimit?: number;
+  /** Log lines kept per service process (default: all). */
+  maxLogLines?: number;
 }
 
 export interface Stack {
@@ -61,11 +65,17 @@ async function launch(
 ): Promise<Stack> {
   const nats = await startNatsServer();
   cleanups.push(() => nats.stop());
-  const sim = await AriSimulator.start({ username: ARI_USER, password: ARI_PASSWORD, latencyMs: opts.simLatencyMs ?? 0 });
+  const sim = await AriSimulator.start({
+    username: ARI_USER,
+    password: ARI_PASSWORD,
+    latencyMs: opts.simLatencyMs ?? 0,
+    ...(opts.simLogLimit === undefined ? {} : { logLimit: opts.simLogLimit }),
+  });
   cleanups.push(() => sim.stop());
   const echo = await AudioSocketEcho.start({ host: '127.0.0.1', port: 0 });
   cleanups.push(() => echo.stop());
   const processes: ServiceProcess[] = [];
+  const logOpts = opts.maxLogLines === undefined ? {} : { maxLines: opts.maxLogLines };
   cleanups.push(() => Promise.all(processes.map((p) => p.stop('SIGTERM', 5000))));
 
   const gateways: ServiceProcess[] = [];
@@ -83,7 +93,7 @@ async function launch(
       LOG_LEVEL: 'debug',
       ...opts.gatewayEnv,
       ...env,
-    });
+    }, logOpts);
     processes.push(gateway);
     gateways.push(gateway);
     await gateway.waitForLog(logMsg('ready'), 15_000, 'gateway ready');
@@ -102,7 +112,7 @@ async function launch(
       LOG_LEVEL: 'debug',
       ...opts.controllerEnv,
       ...env,
-    });
+    }, logOpts);
     processes.push(controller);
     await controller.waitForLog(logMsg('ready'), 15_000, 'controller ready');
     return controller;
