@@ -74,15 +74,17 @@ describe('the event stream', () => {
   it('is created again, with its consumers, when someone deletes it; calls work again', async () => {
     const jsm = await stack.nc.jetstreamManager();
     await jsm.streams.delete('ARI_EVENTS');
-    // Events keep flowing; those nobody subscribes to are answered "no responders", which tells
-    // the gateway the stream is gone.
-    stack.sim.sendRaw(APP, JSON.stringify({ type: 'ChannelUserevent', eventname: 'poke', timestamp: new Date().toISOString(), application: APP }));
+    // Calls keep coming: the stream no longer acknowledges their StasisStart, which tells the
+    // gateway it is gone. This caller arrives while there is no stream: its event is lost, and
+    // it waits until it hangs up (reconciliation would end it if it never did).
+    const lost = stack.sim.placeCall();
     await waitUntil(async () => (await jsm.streams.info('ARI_EVENTS').then(() => true, () => false)), 10_000, 'stream recreated');
     await waitUntil(async () => (await jsm.consumers.info('ARI_EVENTS', 'call-controller_ai_app_StasisStart').then(() => true, () => false)), 10_000, 'consumers recreated');
     await sleep(2500); // the controllers resume pulling
     const call = stack.sim.placeCall();
     await stack.sim.waitFor(() => call.bridgedAt !== undefined, 10_000, 'call bridged after the stream came back');
     stack.sim.hangup(call.channelId);
+    stack.sim.hangup(lost.channelId);
     await nothingLeft(stack.sim, 'call after the stream came back');
   });
 });

@@ -26,6 +26,8 @@ export type CallPhase = 'setup' | 'active' | 'teardown' | 'done';
 
 /** A durable event being handled (a JetStream message): acked when the work is done. */
 export interface Delivery {
+  /** Delivered before (to this or another instance) without an ack. */
+  readonly redelivered: boolean;
   ack(): void;
   working(): void;
   nak(delayMs?: number): void;

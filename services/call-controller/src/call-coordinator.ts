@@ -27,6 +27,9 @@ export class CallCoordinator {
     const local = this.ctx.registry.get(node, event.channel.id);
     if (local) return local.adopt(delivery);
     if (!this.acceptingCalls) return delivery.nak();
+    // A first delivery is a new caller: nobody can have recorded it yet, so no read is needed
+    // (if someone did, the create fails and the event comes back as a redelivery).
+    if (!delivery.redelivered) return this.startNew(node, event.channel, delivery, receivedAt);
     void this.startOrResume(node, event.channel, delivery, receivedAt).catch((err: unknown) => {
       this.ctx.log.warn({ err, node, channelId: event.channel.id }, 'cannot read call state; event retried later');
       delivery.nak(RETRY_LATER_MS);
@@ -64,11 +67,7 @@ export class CallCoordinator {
     // Another delivery of the same event may have been handled while we read.
     const local = this.ctx.registry.get(node, caller.id);
     if (local) return local.adopt(delivery);
-    if (!stored) {
-      const actor = this.track(CallActor.forCaller(this.ctx, this.hooks, this.app, node, caller, receivedAt));
-      actor.adopt(delivery);
-      return actor.start();
-    }
+    if (!stored) return this.startNew(node, caller, delivery, receivedAt);
     switch (stored.state.phase) {
       case 'active':
         return delivery.ack(); // set up already; the first delivery's ack was lost
@@ -93,6 +92,12 @@ export class CallCoordinator {
       return;
     }
     this.endStored(stored, 'caller_hangup', 'none', delivery);
+  }
+
+  private startNew(node: string, caller: Channel, delivery: Delivery, receivedAt: number): void {
+    const actor = this.track(CallActor.forCaller(this.ctx, this.hooks, this.app, node, caller, receivedAt));
+    actor.adopt(delivery);
+    actor.start();
   }
 
   private track(actor: CallActor): CallActor {
