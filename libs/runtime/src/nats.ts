@@ -9,15 +9,12 @@ import type { NatsConnectionConfig } from '@avb/contracts';
 import type { Logger } from './logger.js';
 import { redactUrl } from './logger.js';
 
-export type NatsOptions = {
+export interface NatsOptions {
+  /** The parsed config's `nats` part: servers, auth and TLS. */
+  nats: NatsConnectionConfig;
   name: string;
   log: Logger;
-} & (
-  /** The parsed config's `nats` part: servers, auth and TLS. */
-  | { nats: NatsConnectionConfig }
-  /** @deprecated Servers only, without authentication or TLS: pass the parsed config's `nats` instead. */
-  | { url: string }
-);
+}
 
 const encoder = new TextEncoder();
 
@@ -41,10 +38,7 @@ export class NatsConnectError extends Error {
 }
 
 export async function connectNats(opts: NatsOptions): Promise<NatsConnection> {
-  const { name, log } = opts;
-  const nats: NatsConnectionConfig = 'nats' in opts
-    ? opts.nats
-    : { servers: opts.url.split(',').map((s) => s.trim()).filter(Boolean), auth: 'none' };
+  const { nats, name, log } = opts;
   const safe = nats.servers.map(redactUrl);
   log.info({ servers: safe, auth: nats.auth, tls: nats.tls !== undefined }, 'connecting to NATS');
   let nc: NatsConnection;
