@@ -148,8 +148,9 @@ export class CallActor implements CallIds {
       }
       return true;
     } catch (err) {
-      // Another instance is on it (conflict), or the state cannot be written: touch nothing in
-      // Asterisk, and let the event come back later.
+      // Another instance is on it (conflict), or the state cannot be written: create nothing in
+      // Asterisk (only the answer may have gone out, and answering again is harmless) and let
+      // the event come back later.
       const conflict = isKvConflict(err);
       this.ctx.log[conflict ? 'debug' : 'warn']({ err }, 'call state not written; event retried later');
       this.done(undefined, RETRY_LATER_MS);
