@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AriSimulator } from '@avb/ari-simulator';
 import { subjects } from '@avb/contracts';
-import { burst, getHealth, getMetrics, waitForHealth } from './harness/health-client.js';
+import { burst, getHealth, getMetrics, waitForHealth, type HealthBody } from './harness/health-client.js';
 import { logMsg, startService, type ServiceProcess } from './harness/services.js';
 import { APP, ARI_PASSWORD, ARI_USER, NODE, nothingLeft, startStack, type Stack } from './harness/stack.js';
 import { freePort, sleep, waitUntil } from './harness/util.js';
@@ -160,9 +160,12 @@ describe('health', () => {
     const silent = stack.nc.subscribe('$SRV.STATS.call-controller', { callback: () => undefined });
     await stack.nc.flush();
     try {
-      const hung = await waitForHealth(base, (r) => r.status === 200, NOTICE_MS, '/health 200 beside a silent responder');
+      // The real controller answering (not a fake responder of an earlier test, which a cached
+      // result may still list for a moment).
+      const realController = (i: HealthBody['instances'][number]) => i.service === 'call-controller' && i.answering && i.instance !== undefined;
+      const hung = await waitForHealth(base, (r) => r.status === 200 && r.body.instances.some(realController), NOTICE_MS, '/health 200 beside a silent responder');
       assert.ok(hung.ms < ANSWER_MS, `${hung.ms} ms`);
-      const real = hung.body.instances.find((i) => i.service === 'call-controller' && i.answering);
+      const real = hung.body.instances.find(realController);
       assert.ok(real?.instance);
       // ...and the real controller frozen (SIGSTOP): it holds its NATS connection but answers nothing.
       const controller = stack.controllers[0]!;
