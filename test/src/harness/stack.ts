@@ -138,6 +138,12 @@ async function launch(
 }
 
 /** Resolves once the simulator holds no channel and no bridge: the call flow leaked nothing. */
-export function nothingLeft(sim: AriSimulator, what: string, timeoutMs = 10_000): Promise<void> {
-  return sim.waitFor(() => sim.channels().length === 0 && sim.bridges().length === 0, timeoutMs, `nothing left after ${what}`);
+export async function nothingLeft(sim: AriSimulator, what: string, timeoutMs = 10_000): Promise<void> {
+  try {
+    await sim.waitFor(() => sim.channels().length === 0 && sim.bridges().length === 0, timeoutMs, `nothing left after ${what}`);
+  } catch (err) {
+    const channels = sim.channels().map((c) => `${c.id} ${c.name} ${c.state}`);
+    const bridges = sim.bridges().map((b) => `${b.id} ${b.name} [${b.channels.join(',')}]`);
+    throw new Error(`${(err as Error).message}; left: channels ${JSON.stringify(channels.slice(0, 10))} (${channels.length}), bridges ${JSON.stringify(bridges.slice(0, 10))} (${bridges.length})`);
+  }
 }
