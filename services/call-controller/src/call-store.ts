@@ -114,7 +114,8 @@ export class CallStore {
 
   /** Every call of a node (or of all nodes), as of now. */
   async list(node?: string): Promise<StoredCall[]> {
-    const out: StoredCall[] = [];
+    // By key: an entry written while the watch reads the bucket can arrive twice; the later wins.
+    const calls = new Map<string, StoredCall>();
     let initialized = false;
     // Deletes are not ignored here: nats.js never signals "initialized" when the newest entry is
     // a delete it skipped. decodeEntry() drops them instead.
@@ -124,17 +125,16 @@ export class CallStore {
         initialized = true;
       },
     });
-    if (initialized) {
-      iter.stop();
-      return out;
-    }
-    for await (const entry of iter) {
-      const stored = decodeEntry(entry);
-      if (stored) out.push(stored);
-      if (entry.delta === 0 || initialized) break;
+    if (!initialized) {
+      for await (const entry of iter) {
+        const stored = decodeEntry(entry);
+        if (stored) calls.set(entry.key, stored);
+        else calls.delete(entry.key);
+        if (entry.delta === 0 || initialized) break;
+      }
     }
     iter.stop();
-    return out;
+    return [...calls.values()];
   }
 
   /** When this node was last reconciled, with the entry's revision (0 when never). */

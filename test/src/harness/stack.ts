@@ -132,7 +132,10 @@ async function launch(
       return stack.sim;
     },
     allLogLines: () => processes.flatMap((p) => p.lines.map((l) => l.raw)),
-    stop: cleanUp,
+    async stop() {
+      reportTrouble(processes);
+      await cleanUp();
+    },
   };
   return stack;
 }
@@ -146,4 +149,15 @@ export async function nothingLeft(sim: AriSimulator, what: string, timeoutMs = 1
     const bridges = sim.bridges().map((b) => `${b.id} ${b.name} [${b.channels.join(',')}]`);
     throw new Error(`${(err as Error).message}; left: channels ${JSON.stringify(channels.slice(0, 10))} (${channels.length}), bridges ${JSON.stringify(bridges.slice(0, 10))} (${bridges.length})`);
   }
+}
+
+/** Lines worth seeing when a test failed: errors, and a gateway giving up its lease. */
+const TROUBLE = (line: { json: Record<string, unknown> | undefined }) =>
+  typeof line.json?.level === 'number' && (line.json.level >= 50 || line.json.msg === 'gateway lease lost');
+
+/** Writes the services' troubling log lines (at most 20) to stderr, which test runs keep. */
+function reportTrouble(processes: ServiceProcess[]): void {
+  const lines = processes.flatMap((p) => p.lines.filter(TROUBLE).map((l) => `[${p.name}] ${l.raw}`));
+  if (lines.length === 0) return;
+  process.stderr.write(`stack: ${lines.length} error or lease-lost log lines, the first 20:\n${lines.slice(0, 20).join('\n')}\n`);
 }
