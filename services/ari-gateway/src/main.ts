@@ -113,7 +113,10 @@ void untilDone(async () => {
     onLost: (reason) => {
       const lost = socket;
       socket = undefined;
-      void lost?.stop().then(() => status.set('standby', reason));
+      // Unless the lease came back (and a new socket started) while the old one was closing.
+      void lost?.stop().then(() => {
+        if (!socket) status.set('standby', reason);
+      });
     },
     log: log.child({ feature: 'lease' }),
   });
