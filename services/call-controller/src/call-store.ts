@@ -38,6 +38,11 @@ export class CallStore {
     return `KV_${this.bucket}`;
   }
 
+  /** Points `session.<uuid>` at the call's key. */
+  private putSessionPointer(state: CallState): Promise<number> {
+    return this.kv.put(callStateKeys.session(state.sessionId), encoder.encode(callStateKeys.call(state.node, state.channelId)));
+  }
+
   /** Drops every message of a key (a delete marker, or the entry itself). */
   private async purge(key: string): Promise<void> {
     await this.jsm.streams.purge(this.stream, { filter: `$KV.${this.bucket}.${key}` });
@@ -56,10 +61,9 @@ export class CallStore {
 
   /** Creates the call and its session pointer; fails when the call key already exists. */
   async create(state: CallState): Promise<number> {
-    const key = callStateKeys.call(state.node, state.channelId);
     const [revision] = await Promise.all([
-      this.kv.create(key, encode(state)),
-      this.kv.put(callStateKeys.session(state.sessionId), encoder.encode(key)),
+      this.kv.create(callStateKeys.call(state.node, state.channelId), encode(state)),
+      this.putSessionPointer(state),
     ]);
     return revision;
   }
@@ -77,37 +81,23 @@ export class CallStore {
 
   /** Compare-and-set: rejects when the entry changed (or went) since `revision`. */
   async update(state: CallState, revision: number, previousSessionId?: string): Promise<number> {
-    const key = callStateKeys.call(state.node, state.channelId);
-    const next = await this.kv.update(key, encode(state), revision);
+    const next = await this.kv.update(callStateKeys.call(state.node, state.channelId), encode(state), revision);
     if (previousSessionId !== undefined && previousSessionId !== state.sessionId) {
-      await Promise.all([
-        this.kv.put(callStateKeys.session(state.sessionId), encoder.encode(key)),
-        this.purge(callStateKeys.session(previousSessionId)),
-      ]);
+      await Promise.all([this.putSessionPointer(state), this.purge(callStateKeys.session(previousSessionId))]);
     }
     return next;
   }
 
   /** Rewrites a live call (and its session pointer) so neither expires; false when it changed meanwhile. */
   async refresh({ state, revision }: StoredCall): Promise<boolean> {
-    try {
-      await this.update({ ...state, updatedAt: new Date().toISOString() }, revision);
-    } catch (err) {
-      if (isKvConflict(err)) return false;
-      throw err;
-    }
-    await this.kv.put(callStateKeys.session(state.sessionId), encoder.encode(callStateKeys.call(state.node, state.channelId)));
+    if (!(await unlessConflict(() => this.update({ ...state, updatedAt: new Date().toISOString() }, revision)))) return false;
+    await this.putSessionPointer(state);
     return true;
   }
 
   /** Deletes the call if it is still at `revision`; false when someone else changed it first. */
   async remove({ state, revision }: StoredCall): Promise<boolean> {
-    try {
-      await this.kv.delete(callStateKeys.call(state.node, state.channelId), { previousSeq: revision });
-    } catch (err) {
-      if (isKvConflict(err)) return false;
-      throw err;
-    }
+    if (!(await unlessConflict(() => this.kv.delete(callStateKeys.call(state.node, state.channelId), { previousSeq: revision })))) return false;
     await Promise.all([this.purge(callStateKeys.call(state.node, state.channelId)), this.purge(callStateKeys.session(state.sessionId))]);
     return true;
   }
@@ -137,6 +127,13 @@ export class CallStore {
     return [...calls.values()];
   }
 
+  /** The nodes that have calls in the bucket (keys only: no entry's value is read). */
+  async nodes(): Promise<Set<string>> {
+    const nodes = new Set<string>();
+    for await (const key of await this.kv.keys(callStateKeys.calls())) nodes.add(key.split('.')[1]!);
+    return nodes;
+  }
+
   /** When this node was last reconciled, with the entry's revision (0 when never). */
   async lastReconciled(node: string): Promise<{ at: number; revision: number }> {
     const entry = await this.kv.get(callStateKeys.reconcile(node));
@@ -148,14 +145,18 @@ export class CallStore {
   async claimReconcile(node: string, revision: number): Promise<boolean> {
     const key = callStateKeys.reconcile(node);
     const value = encoder.encode(new Date().toISOString());
-    try {
-      if (revision === 0) await this.kv.create(key, value);
-      else await this.kv.update(key, value, revision);
-      return true;
-    } catch (err) {
-      if (isKvConflict(err)) return false;
-      throw err;
-    }
+    return unlessConflict(() => (revision === 0 ? this.kv.create(key, value) : this.kv.update(key, value, revision)));
+  }
+}
+
+/** Runs a compare-and-set; false when it lost (the entry changed, or exists), other errors thrown. */
+async function unlessConflict(cas: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await cas();
+    return true;
+  } catch (err) {
+    if (isKvConflict(err)) return false;
+    throw err;
   }
 }
 

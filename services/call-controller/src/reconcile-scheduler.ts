@@ -73,7 +73,7 @@ export function startReconcileScheduler(nc: NatsConnection, opts: ReconcileSched
 
   const periodic = async () => {
     try {
-      for (const call of await opts.store.list()) nodes.add(call.state.node);
+      for (const node of await opts.store.nodes()) nodes.add(node);
       for (const node of nodes) {
         const last = await opts.store.lastReconciled(node);
         if (Date.now() - last.at < opts.intervalMs * 0.8) continue;
