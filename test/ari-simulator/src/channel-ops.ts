@@ -13,6 +13,12 @@ export interface PlaceCallOptions {
   callerNumber?: string;
   callerName?: string;
   args?: string[];
+  /**
+   * The args of further `Stasis(app, ...)` applications that follow the first one in the caller's
+   * dialplan (one entry per application): a `continue` sends the caller into the next one, where
+   * it enters Stasis again with the same channel id (recorded in samples-22.10.1/reentry).
+   */
+  laterStasis?: string[][];
 }
 
 export function placeCall(state: SimState, opts: PlaceCallOptions = {}): CallRecord {
@@ -21,7 +27,7 @@ export function placeCall(state: SimState, opts: PlaceCallOptions = {}): CallRec
   if (!state.sockets.isActive(app)) throw new Error(`Stasis app '${app}' not active`);
   const args = opts.args ?? [];
   const id = nextUniqueId();
-  const record: CallRecord = { channelId: id, app, startedAt: 0, bridgeIds: [], mediaChannelIds: [] };
+  const record: CallRecord = { channelId: id, app, startedAt: 0, bridgeIds: [], mediaChannelIds: [], stasisStarts: [] };
   const ch: SimChannel = {
     id,
     name: nextLocalChannelName('100', 'ai-in'),
@@ -38,12 +44,14 @@ export function placeCall(state: SimState, opts: PlaceCallOptions = {}): CallRec
     dialDialplan: undefined,
     media: undefined,
     mediaClosing: false,
+    laterStasis: (opts.laterStasis ?? []).map((a) => [...a]),
   };
   state.channels.set(id, ch);
   state.calls.set(id, record);
   // A long-running demo places calls for hours: keep the newest records only.
   if (state.calls.size > MAX_CALL_RECORDS) state.calls.delete(state.calls.keys().next().value as string);
   record.startedAt = performance.now();
+  record.stasisStarts.push(record.startedAt);
   state.emit(app, events.stasisStart(ch, args));
   return record;
 }

@@ -127,6 +127,7 @@ function newMediaChannel(req: MediaRequest): SimChannel {
     dialDialplan: { ...APP_DIAL },
     media: undefined,
     mediaClosing: false,
+    laterStasis: [],
   };
 }
 

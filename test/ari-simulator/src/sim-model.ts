@@ -26,6 +26,8 @@ export interface SimChannel {
   media: Socket | undefined;
   /** Set when the simulator closes the media socket itself, so the close is not a peer hangup. */
   mediaClosing: boolean;
+  /** Callers: the args of each further Stasis() in their dialplan; `continue` moves to the next. */
+  laterStasis: string[][];
 }
 
 export interface SimBridge {

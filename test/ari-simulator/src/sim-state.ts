@@ -66,6 +66,7 @@ export class SimState {
       this.forget(ch);
       return;
     }
+    if (reason === EndReason.continue && ch.laterStasis.length > 0) return this.reenterStasis(ch);
     if (reason === EndReason.continue) {
       this.leaveBridge(ch, false);
       ch.inStasis = false;
@@ -84,6 +85,20 @@ export class SimState {
     }
     this.markEnded(ch, reason === EndReason.ari ? 'ari' : 'caller');
     this.forget(ch);
+  }
+
+  /**
+   * `continue` into the next Stasis() of the caller's dialplan, as recorded: [BRIDGEPEER="",
+   * ChannelLeftBridge], StasisEnd at the old priority, then at once StasisStart for the same id
+   * with the next application's args, the priority one higher, same name, state and creationtime.
+   */
+  private reenterStasis(ch: SimChannel): void {
+    const args = ch.laterStasis.shift() ?? [];
+    this.leaveBridge(ch, true);
+    this.emit(ch.app, events.stasisEnd(ch));
+    ch.dialplan = { ...ch.dialplan, priority: ch.dialplan.priority + 1, app_data: [ch.app, ...args].join(',') };
+    ch.record?.stasisStarts.push(performance.now());
+    this.emit(ch.app, events.stasisStart(ch, args));
   }
 
   private markEnded(ch: SimChannel, by: EndedBy): void {

@@ -148,3 +148,45 @@ test('rtp externalMedia: UnicastRTP name, channelvars, args [data]', async () =>
   assert.equal((await ari(sim, 'DELETE', `/channels/${body.id}`)).status, 204);
   client.close();
 });
+
+test('continue into a second Stasis(): the recorded re-entry (samples-22.10.1/reentry/continue-in-bridge)', async () => {
+  const client = await EventClient.connect(sim);
+  const call = sim.placeCall({ laterStasis: [['second']] });
+  await client.waitForCount(1);
+  const bridgeId = randomUUID();
+  assert.equal((await ari(sim, 'POST', `/bridges/${bridgeId}`, { type: 'mixing' })).status, 200);
+  const mediaId = randomUUID();
+  assert.equal((await ari(sim, 'POST', '/channels/externalMedia', mediaParams(mediaId, mediaId))).status, 200);
+  await sim.waitFor(() => client.events.some((e) => e.type === 'StasisStart' && channelOf(e).id === mediaId), 1000, 'media in Stasis');
+  assert.equal((await ari(sim, 'POST', `/bridges/${bridgeId}/addChannel`, { channel: `${call.channelId},${mediaId}` })).status, 204);
+  await sim.waitFor(() => call.bridgedAt !== undefined, 1000, 'bridged');
+  await new Promise((r) => setTimeout(r, 20));
+  const before = client.events.length;
+  assert.equal((await ari(sim, 'POST', `/channels/${call.channelId}/continue`)).status, 204);
+  await client.waitForCount(before + 4);
+  const reentry = client.events.slice(before);
+  assert.deepEqual(reentry.map((e) => e.type), ['ChannelVarset', 'ChannelLeftBridge', 'StasisEnd', 'StasisStart']);
+  assert.deepEqual([reentry[0]!.variable, reentry[0]!.value], ['BRIDGEPEER', '']);
+  const [end, start] = [reentry[2]!, reentry[3]!];
+  const endPlan = channelOf(end).dialplan as { priority: number; app_data: string };
+  const startPlan = channelOf(start).dialplan as { priority: number; app_data: string };
+  assert.equal(channelOf(start).id, call.channelId, 'the same channel id');
+  assert.deepEqual([endPlan.priority, endPlan.app_data], [2, 'ai_app']);
+  assert.deepEqual([startPlan.priority, startPlan.app_data], [3, 'ai_app,second']);
+  assert.deepEqual(start.args, ['second']);
+  for (const key of ['name', 'state', 'creationtime'] as const) assert.equal(channelOf(start)[key], channelOf(end)[key]);
+  assert.equal(call.stasisStarts.length, 2);
+  assert.equal(call.endedAt, undefined, 'still in the call');
+  assert.deepEqual(sim.bridges().find((b) => b.id === bridgeId)?.channels, [mediaId], 'the bridge keeps its other channel');
+
+  // Out of the last Stasis() into Hangup(): StasisEnd only, then the channel is gone.
+  const last = client.events.length;
+  assert.equal((await ari(sim, 'POST', `/channels/${call.channelId}/continue`)).status, 204);
+  await client.waitForCount(last + 1);
+  assert.deepEqual(client.events.slice(last).map((e) => e.type), ['StasisEnd']);
+  await sim.waitFor(() => !sim.channels().some((c) => c.id === call.channelId), 1000, 'continued channel gone');
+  assert.equal(call.endedBy, 'continue');
+  assert.equal((await ari(sim, 'DELETE', `/channels/${mediaId}`)).status, 204);
+  assert.equal((await ari(sim, 'DELETE', `/bridges/${bridgeId}`)).status, 204);
+  client.close();
+});

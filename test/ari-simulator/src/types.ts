@@ -61,6 +61,8 @@ export interface CallRecord {
   mediaChannelIds: string[];
   endedAt?: number;
   endedBy?: EndedBy;
+  /** When each StasisStart of the caller was sent: more than one when it re-entered Stasis. */
+  stasisStarts: number[];
 }
 
 export interface SimulatorOptions {
