@@ -3,10 +3,7 @@
  * instance can finish or tear down any call. Written before any ARI resource is created (its ids
  * are chosen up front) and changed only with compare-and-set on the entry's revision.
  *
- * Keys:
- *   call.<node>.<channelId, encoded>   the CallState of the caller channel on that node
- *   session.<sessionId>                 the call key, so a session UUID finds its call
- *   reconcile.<node>                    when that node was last reconciled (ISO 8601)
+ * Its keys are built by `callStateKeys` in subjects.ts.
  */
 import { z } from 'zod';
 import { AriId } from './ids.js';
@@ -14,6 +11,22 @@ import { AriId } from './ids.js';
 /** Ended calls are deleted: claiming the end of a call is deleting its state (compare-and-set). */
 export const CallPhase = z.enum(['setup', 'active']);
 export type CallPhase = z.infer<typeof CallPhase>;
+
+/**
+ * Which stay of the caller in Stasis a call is. A caller that leaves Stasis and enters it again
+ * (the dialplan runs `Stasis()` again after a `continue`) keeps its channel id, so the id alone
+ * does not tell one call from the next (samples-22.10.1/reentry).
+ *   seq:      the event stream's sequence number of the StasisStart (the stream orders a
+ *             channel's StasisStart and StasisEnd as Asterisk sent them); absent when the call
+ *             was started without one (reconciliation found the caller waiting).
+ *   dialplan: where the caller ran Stasis(): `context,exten,priority,app_data`; its StasisEnd
+ *             carries the same, the next StasisStart another priority.
+ */
+export const CallEntry = z.strictObject({
+  seq: z.number().int().positive().optional(),
+  dialplan: z.string().max(512),
+});
+export type CallEntry = z.infer<typeof CallEntry>;
 
 export const CallState = z.strictObject({
   app: z.string(),
@@ -34,21 +47,10 @@ export const CallState = z.strictObject({
   updatedAt: z.string(),
   setupMs: z.number().optional(),
   cause: z.string().optional(),
+  /** Absent in calls recorded before entries were (one call per caller channel then). */
+  entry: CallEntry.optional(),
 });
 export type CallState = z.infer<typeof CallState>;
-
-/** KV keys allow `[-/_=.A-Za-z0-9]`; other characters of an id become `=XX` (hex). */
-export function encodeKeyToken(raw: string): string {
-  return raw.replace(/[^A-Za-z0-9_-]/g, (c) => `=${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`);
-}
-
-export const callStateKeys = {
-  call: (node: string, channelId: string) => `call.${node}.${encodeKeyToken(channelId)}`,
-  /** Every call of a node (a KV watch filter). */
-  calls: (node = '*') => `call.${node}.*`,
-  session: (sessionId: string) => `session.${sessionId}`,
-  reconcile: (node: string) => `reconcile.${node}`,
-} as const;
 
 /** Name of the bridge a call creates: marks it as ours for reconciliation. */
 export const bridgeName = (app: string, sessionId: string) => `avb:${app}:${sessionId}`;

@@ -10,7 +10,8 @@
  *   $SRV.STATS.<service>                         services API stats (health reads them)
  *
  * `<app>` and `<node>` are subject tokens (see SubjectToken); a `*` may stand for either when
- * subscribing.
+ * subscribing. JetStream names (the controllers' consumers, a KV bucket's stream and subjects)
+ * and KV keys are built here too.
  */
 import type { CommandName } from './commands.js';
 import type { CallEventKind } from './call-events.js';
@@ -30,7 +31,41 @@ export const subjects = {
   callSession: (app: Token, sessionId: Token = '*') => `call.session.${app}.${sessionId}`,
   /** NATS services API: every instance of a service answers with its stats. */
   serviceStats: (service: Token) => `$SRV.STATS.${service}`,
+  /** What the event stream captures. */
+  allAriEvents: () => 'ari.event.>',
 } as const;
+
+/** The Stasis event types the controllers consume durably, one consumer each. */
+export type ConsumedEventType = 'StasisStart' | 'StasisEnd';
+
+export const jetStreamNames = {
+  callConsumer: (app: Token, type: ConsumedEventType) => `call-controller_${app}_${type}`,
+  /** The stream behind a KV bucket, and the subject of one of its keys. */
+  kvStream: (bucket: string) => `KV_${bucket}`,
+  kvSubject: (bucket: string, key: string) => `$KV.${bucket}.${key}`,
+} as const;
+
+/** KV keys allow `[-/_=.A-Za-z0-9]`; other characters of an id become `=XX` (hex). */
+export function encodeKeyToken(raw: string): string {
+  return raw.replace(/[^A-Za-z0-9_-]/g, (c) => `=${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`);
+}
+
+/**
+ * Keys of the call-state bucket (CALLS_BUCKET):
+ *   call.<node>.<channelId, encoded>   the CallState of the caller channel on that node
+ *   session.<sessionId>                 the call key, so a session UUID finds its call
+ *   reconcile.<node>                    when that node was last reconciled (ISO 8601)
+ */
+export const callStateKeys = {
+  call: (node: string, channelId: string) => `call.${node}.${encodeKeyToken(channelId)}`,
+  /** Every call of a node (a KV filter). */
+  calls: (node = '*') => `call.${node}.*`,
+  session: (sessionId: string) => `session.${sessionId}`,
+  reconcile: (node: string) => `reconcile.${node}`,
+} as const;
+
+/** Key of a node's gateway lease in LEASES_BUCKET: whoever holds it holds the ARI WebSocket. */
+export const gatewayLeaseKey = (app: Token, node: Token) => `${app}.${node}`;
 
 export interface EventSubject {
   app: string;

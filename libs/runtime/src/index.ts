@@ -3,6 +3,7 @@ export * from './load-config.js';
 export * from './secret-files.js';
 export * from './nats.js';
 export * from './shutdown.js';
+export * from './service-lifecycle.js';
 export * from './rate-limited-log.js';
 export * from './settles-within.js';
 export * from './jetstream-topology.js';

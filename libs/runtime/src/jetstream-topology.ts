@@ -4,7 +4,7 @@
  * duplicate window for message ids) and the two durable consumers the controllers share (one per
  * Stasis event type they act on: nats-server 2.9 allows one filter subject per consumer).
  */
-import { subjects } from '@avb/contracts';
+import { jetStreamNames, subjects, type ConsumedEventType } from '@avb/contracts';
 import {
   AckPolicy, DeliverPolicy, DiscardPolicy, StorageType, nanos,
   type ConsumerConfig, type JetStreamManager, type StreamConfig,
@@ -17,7 +17,7 @@ export interface EventStreamOptions {
   duplicateWindowS: number;
 }
 
-const STREAM_SUBJECTS = ['ari.event.>'];
+const STREAM_SUBJECTS = [subjects.allAriEvents()];
 const API_NOT_FOUND = 404;
 
 /** Creates the event stream, or updates its limits when they differ. */
@@ -45,10 +45,7 @@ export async function ensureEventStream(jsm: JetStreamManager, opts: EventStream
 }
 
 /** The Stasis event types the controllers consume durably. */
-export const CONSUMED_EVENT_TYPES = ['StasisStart', 'StasisEnd'] as const;
-export type ConsumedEventType = (typeof CONSUMED_EVENT_TYPES)[number];
-
-export const consumerName = (app: string, type: ConsumedEventType) => `call-controller_${app}_${type}`;
+export const CONSUMED_EVENT_TYPES: readonly ConsumedEventType[] = ['StasisStart', 'StasisEnd'];
 
 export interface CallConsumerOptions {
   stream: string;
@@ -64,7 +61,7 @@ export interface CallConsumerOptions {
  */
 export async function ensureCallConsumers(jsm: JetStreamManager, opts: CallConsumerOptions): Promise<void> {
   for (const type of CONSUMED_EVENT_TYPES) {
-    const name = consumerName(opts.app, type);
+    const name = jetStreamNames.callConsumer(opts.app, type);
     const settings: Partial<ConsumerConfig> = {
       ack_wait: nanos(opts.ackWaitMs),
       // A poisoned event is given up after this many deliveries; reconciliation covers it.

@@ -1,4 +1,5 @@
 /** This instance's call counters and setup-latency histogram (low-cardinality: no ids). */
+import type { CallEvent } from '@avb/contracts';
 import type { ReconcileReport } from './reconciler.js';
 
 /** Upper bounds of the setup-latency buckets, in ms. */
@@ -26,9 +27,19 @@ export class CallStats {
     this.setupBuckets[SETUP_BUCKETS_MS.length]! += 1;
   }
 
+  /** Counts a call event this instance publishes. */
+  count(event: CallEvent): void {
+    if (event.kind === 'started') {
+      this.started += 1;
+      if (event.setupMs !== undefined) this.observeSetup(event.setupMs);
+    } else {
+      this[event.kind] += 1;
+    }
+  }
+
   reconciled(report: ReconcileReport): void {
     this.reconcileRuns += 1;
-    this.reconcileRepairs += report.callsEnded + report.bridgesRemoved + report.mediaChannelsRemoved;
+    this.reconcileRepairs += report.callsEnded + report.bridgesRemoved + report.mediaChannelsRemoved + report.callersAdopted;
   }
 
   snapshot() {

@@ -1,22 +1,22 @@
 /**
- * The shared call state in a JetStream KV bucket (see CallState in libs/contracts): created
- * before any ARI resource exists, changed only with compare-and-set on the revision, deleted
- * when the call is gone. Entries expire after CALL_STATE_TTL_S unless refreshed (reconciliation
- * refreshes the calls whose caller still exists), so the bucket cannot grow without bound.
+ * The shared call state in a JetStream KV bucket (see CallState in libs/contracts): one key per
+ * caller channel, changed only with compare-and-set on the revision (a lost one rejects with the
+ * KV conflict error, see isKvConflict), deleted when the call is gone. Entries expire after
+ * CALL_STATE_TTL_S unless refreshed (reconciliation refreshes the calls whose caller still
+ * exists), so the bucket cannot grow without bound.
  *
  * A KV delete leaves a marker message per key until the bucket's TTL drops it: at hundreds of
- * calls per second that is millions of markers, and every watch of the bucket would read them.
+ * calls per second that is millions of markers, and every listing of the bucket would read them.
  * So a deleted key's subject is purged from the bucket's stream right after the delete (the
  * delete itself is the compare-and-set; the purge only drops the marker).
  */
-import { CallState, callStateKeys } from '@avb/contracts';
+import { CallState, callStateKeys, jetStreamNames } from '@avb/contracts';
 import { isKvConflict } from '@avb/runtime';
-import type { JetStreamClient, JetStreamManager, KV, KvEntry } from 'nats';
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg, type KV, type KvEntry } from 'nats';
+import type { StorePort } from './call-actor.js';
+import type { StoredCall } from './call-machine.js';
 
-export interface StoredCall {
-  state: CallState;
-  revision: number;
-}
+export type { StoredCall };
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -24,34 +24,36 @@ const encode = (state: CallState) => encoder.encode(JSON.stringify(state));
 
 /** How long a count of the active calls is reused (the status endpoint asks for it). */
 const COUNT_CACHE_MS = 5000;
+/** KV operation header: deletes and purges are markers, not entries. */
+const KV_OPERATION = 'KV-Operation';
 
-export class CallStore {
+export class CallStore implements StorePort {
   private counted: { at: number; count: Promise<number> } | undefined;
 
-  private constructor(private readonly kv: KV, private readonly jsm: JetStreamManager, private readonly bucket: string) {}
+  private constructor(
+    private readonly kv: KV,
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly bucket: string,
+  ) {}
 
   static async open(js: JetStreamClient, jsm: JetStreamManager, bucket: string, ttlS: number): Promise<CallStore> {
-    return new CallStore(await js.views.kv(bucket, { history: 1, ttl: ttlS * 1000 }), jsm, bucket);
+    return new CallStore(await js.views.kv(bucket, { history: 1, ttl: ttlS * 1000 }), js, jsm, bucket);
   }
 
   private get stream() {
-    return `KV_${this.bucket}`;
-  }
-
-  /** Points `session.<uuid>` at the call's key. */
-  private putSessionPointer(state: CallState): Promise<number> {
-    return this.kv.put(callStateKeys.session(state.sessionId), encoder.encode(callStateKeys.call(state.node, state.channelId)));
+    return jetStreamNames.kvStream(this.bucket);
   }
 
   /** Drops every message of a key (a delete marker, or the entry itself). */
   private async purge(key: string): Promise<void> {
-    await this.jsm.streams.purge(this.stream, { filter: `$KV.${this.bucket}.${key}` });
+    await this.jsm.streams.purge(this.stream, { filter: jetStreamNames.kvSubject(this.bucket, key) });
   }
 
   /** Calls in the bucket now (all nodes), counted at most every few seconds. */
   activeCalls(): Promise<number> {
     if (!this.counted || Date.now() - this.counted.at > COUNT_CACHE_MS) {
-      const count = this.jsm.streams.info(this.stream, { subjects_filter: `$KV.${this.bucket}.${callStateKeys.calls()}` })
+      const count = this.jsm.streams.info(this.stream, { subjects_filter: jetStreamNames.kvSubject(this.bucket, callStateKeys.calls()) })
         .then((info) => Object.keys(info.state.subjects ?? {}).length);
       this.counted = { at: Date.now(), count };
       count.catch(() => (this.counted = undefined));
@@ -59,13 +61,30 @@ export class CallStore {
     return this.counted.count;
   }
 
-  /** Creates the call and its session pointer; fails when the call key already exists. */
-  async create(state: CallState): Promise<number> {
-    const [revision] = await Promise.all([
-      this.kv.create(callStateKeys.call(state.node, state.channelId), encode(state)),
-      this.putSessionPointer(state),
-    ]);
-    return revision;
+  /** Creates the call; rejects (conflict) when its key exists. No session pointer: see pointSession. */
+  create(state: CallState): Promise<number> {
+    return this.kv.create(callStateKeys.call(state.node, state.channelId), encode(state));
+  }
+
+  /** Compare-and-set: rejects (conflict) when the entry changed, or went, since `revision`. */
+  update(state: CallState, revision: number): Promise<number> {
+    return this.kv.update(callStateKeys.call(state.node, state.channelId), encode(state), revision);
+  }
+
+  /** Deletes the call if it is still at `revision` (else rejects: conflict), with its pointer. */
+  async remove(state: CallState, revision: number): Promise<void> {
+    const key = callStateKeys.call(state.node, state.channelId);
+    await this.kv.delete(key, { previousSeq: revision });
+    await Promise.all([this.purge(key), this.purge(callStateKeys.session(state.sessionId))]);
+  }
+
+  /** Points `session.<uuid>` at the call's key: written once the call key is ours. */
+  async pointSession(state: CallState): Promise<void> {
+    await this.kv.put(callStateKeys.session(state.sessionId), encoder.encode(callStateKeys.call(state.node, state.channelId)));
+  }
+
+  async dropSession(sessionId: string): Promise<void> {
+    await this.purge(callStateKeys.session(sessionId));
   }
 
   async get(node: string, channelId: string): Promise<StoredCall | undefined> {
@@ -79,51 +98,38 @@ export class CallStore {
     return stored?.state.sessionId === sessionId ? stored : undefined;
   }
 
-  /** Compare-and-set: rejects when the entry changed (or went) since `revision`. */
-  async update(state: CallState, revision: number, previousSessionId?: string): Promise<number> {
-    const next = await this.kv.update(callStateKeys.call(state.node, state.channelId), encode(state), revision);
-    if (previousSessionId !== undefined && previousSessionId !== state.sessionId) {
-      await Promise.all([this.putSessionPointer(state), this.purge(callStateKeys.session(previousSessionId))]);
-    }
-    return next;
-  }
-
   /** Rewrites a live call (and its session pointer) so neither expires; false when it changed meanwhile. */
   async refresh({ state, revision }: StoredCall): Promise<boolean> {
     if (!(await unlessConflict(() => this.update({ ...state, updatedAt: new Date().toISOString() }, revision)))) return false;
-    await this.putSessionPointer(state);
+    await this.pointSession(state);
     return true;
   }
 
-  /** Deletes the call if it is still at `revision`; false when someone else changed it first. */
-  async remove({ state, revision }: StoredCall): Promise<boolean> {
-    if (!(await unlessConflict(() => this.kv.delete(callStateKeys.call(state.node, state.channelId), { previousSeq: revision })))) return false;
-    await Promise.all([this.purge(callStateKeys.call(state.node, state.channelId)), this.purge(callStateKeys.session(state.sessionId))]);
-    return true;
-  }
-
-  /** Every call of a node (or of all nodes), as of now. */
+  /**
+   * Every call of a node (or of all nodes), as of now: the newest message of each key, read in
+   * one pass by an ordered consumer until the stream says nothing is pending. (nats.js's KV
+   * watch can signal "initialized" before watch() returns, and a reader waiting for that signal
+   * then reads nothing although the bucket is full.)
+   */
   async list(node?: string): Promise<StoredCall[]> {
-    // By key: an entry written while the watch reads the bucket can arrive twice; the later wins.
-    const calls = new Map<string, StoredCall>();
-    let initialized = false;
-    // Deletes are not ignored here: nats.js never signals "initialized" when the newest entry is
-    // a delete it skipped. decodeEntry() drops them instead.
-    const iter = await this.kv.watch({
-      key: callStateKeys.calls(node),
-      initializedFn: () => {
-        initialized = true;
-      },
+    const consumer = await this.js.consumers.get(this.stream, {
+      filterSubjects: jetStreamNames.kvSubject(this.bucket, callStateKeys.calls(node)),
+      deliver_policy: DeliverPolicy.LastPerSubject,
     });
-    if (!initialized) {
-      for await (const entry of iter) {
-        const stored = decodeEntry(entry);
-        if (stored) calls.set(entry.key, stored);
-        else calls.delete(entry.key);
-        if (entry.delta === 0 || initialized) break;
+    if ((await consumer.info()).num_pending === 0) return [];
+    const calls = new Map<string, StoredCall>();
+    const messages = await consumer.consume();
+    try {
+      for await (const m of messages) {
+        const stored = decodeMessage(m);
+        if (stored) calls.set(m.subject, stored);
+        else calls.delete(m.subject);
+        if (m.info.pending === 0) break;
       }
+    } finally {
+      messages.stop();
+      await consumer.delete().catch(() => undefined);
     }
-    iter.stop();
     return [...calls.values()];
   }
 
@@ -160,12 +166,22 @@ async function unlessConflict(cas: () => Promise<unknown>): Promise<boolean> {
   }
 }
 
-function decodeEntry(entry: KvEntry | null): StoredCall | undefined {
-  if (!entry || entry.operation !== 'PUT') return undefined;
+function decodeState(value: Uint8Array, revision: number): StoredCall | undefined {
   try {
-    const parsed = CallState.safeParse(JSON.parse(decoder.decode(entry.value)));
-    return parsed.success ? { state: parsed.data, revision: entry.revision } : undefined;
+    const parsed = CallState.safeParse(JSON.parse(decoder.decode(value)));
+    return parsed.success ? { state: parsed.data, revision } : undefined;
   } catch {
     return undefined;
   }
+}
+
+function decodeEntry(entry: KvEntry | null): StoredCall | undefined {
+  if (!entry || entry.operation !== 'PUT') return undefined;
+  return decodeState(entry.value, entry.revision);
+}
+
+function decodeMessage(m: JsMsg): StoredCall | undefined {
+  const op = m.headers?.get(KV_OPERATION);
+  if (op === 'DEL' || op === 'PURGE') return undefined;
+  return decodeState(m.data, m.seq);
 }

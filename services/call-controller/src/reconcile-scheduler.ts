@@ -6,13 +6,11 @@
  * instances do not all run the same node at once.
  */
 import { GatewayStatus, subjects } from '@avb/contracts';
-import type { Logger } from '@avb/runtime';
+import { reasonOf, type Logger } from '@avb/runtime';
 import type { NatsConnection, Subscription } from 'nats';
-import type { CallStore } from './call-store.js';
 import { reconcileNode, type ReconcileReport, type ReconcilerOptions } from './reconciler.js';
 
 export interface ReconcileSchedulerOptions extends ReconcilerOptions {
-  store: CallStore;
   queue: string;
   intervalMs: number;
   /** Wait after a gateway connects, so events already in flight are handled first. */
@@ -42,10 +40,11 @@ export function startReconcileScheduler(nc: NatsConnection, opts: ReconcileSched
     const p = reconcileNode(node, opts).then(
       (report) => {
         opts.onReport(report);
-        const changed = report.callsEnded + report.bridgesRemoved + report.mediaChannelsRemoved > 0;
+        const changed = report.callsEnded + report.bridgesRemoved + report.mediaChannelsRemoved + report.callersAdopted > 0;
         log[changed ? 'info' : 'debug']({ ...report, why, ms: Date.now() - started }, 'reconciled');
       },
-      (err: unknown) => log.warn({ err, node, why }, 'reconciliation failed; retried at the next run'),
+      // Usually no gateway for the node right now: one line, no stack; the next run tries again.
+      (err: unknown) => log.info({ node, why, reason: reasonOf(err) }, 'reconciliation not possible now; retried at the next run'),
     ).finally(() => running.delete(node));
     running.set(node, p);
     return p;
@@ -80,7 +79,7 @@ export function startReconcileScheduler(nc: NatsConnection, opts: ReconcileSched
         if (await opts.store.claimReconcile(node, last.revision)) await run(node, 'periodic');
       }
     } catch (err) {
-      log.warn({ err }, 'periodic reconciliation failed');
+      log.info({ reason: reasonOf(err) }, 'periodic reconciliation not possible now; retried at the next run');
     }
   };
   // Jitter, so instances started together spread their runs.
