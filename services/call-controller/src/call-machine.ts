@@ -17,8 +17,8 @@
  * Ending a call (whoever sees its end, the owner of a failed setup, reconciliation):
  *   claiming    delete the state with compare-and-set: who deletes it owns the end; who loses
  *               only removes what it created itself and reports nothing
- *   clearing    hang up the media channel, destroy the bridge, hang up / continue the caller,
- *               then report `ended` or `failed` (exactly one terminal event per call)
+ *   clearing    report `ended` or `failed` (the claim makes it the one terminal event), then
+ *               hang up the media channel, destroy the bridge, hang up / continue the caller
  * A StasisStart redelivered (its first handler died or stalled) reads the state first: an
  * active call needs nothing, one left in setup is taken over with fresh ids (compare-and-set),
  * a call of an earlier stay in Stasis is ended first (the caller left it and came back).
@@ -53,7 +53,7 @@ export type Step =
   | 'rm_media' | 'rm_bridge' | 'caller' | 'rm_old_media' | 'rm_old_bridge'
   | 'pointer' | 'unpoint';
 
-export type TimerName = 'media_check' | 'media_timeout' | `retry:${Step}`;
+export type TimerName = 'media_check' | 'media_timeout' | 'activate_retry' | `retry:${Step}`;
 
 export type StartMessage = {
   type: 'start';
@@ -198,7 +198,7 @@ export interface MachineState {
   gone: { caller: boolean; media: boolean };
   failure: { step: SetupStep; code: string } | undefined;
   /** Decided once the call is to end: what is reported, what happens to the caller. */
-  ending: { kind: 'ended' | 'failed'; caller: 'hangup' | 'continue' | 'none'; report: boolean } | undefined;
+  ending: { kind: 'ended' | 'failed'; caller: 'hangup' | 'continue' | 'none' } | undefined;
   /** How the job's deliveries are settled when it is done. */
   settleAs: { ack: true } | { ack: false; delayMs: number };
   /** Compare-and-set rounds of this job (conflict, read, retry). */
@@ -217,6 +217,9 @@ export const RETRY_LATER_MS = 1000;
 export const MAX_ATTEMPTS = 5;
 /** Teardown requests that time out or find ARI unreachable are sent again after these delays. */
 export const TEARDOWN_RETRY_MS = [100, 500, 2000] as const;
+/** A set-up call whose `active` record cannot be written is retried this often, this many times. */
+export const ACTIVATE_RETRY_MS = 500;
+export const MAX_ACTIVATE_RETRIES = 10;
 
 export function initialState(): MachineState {
   return {
@@ -517,7 +520,6 @@ function advance(c: Ctx): void {
     case 'clearing':
       // Also where a set-up call waits for its predecessor's removal before the job is done.
       if (pending(s, 'rm_media', 'rm_bridge', 'caller', 'rm_old_media', 'rm_old_bridge', 'pointer', 'unpoint')) return;
-      if (s.ending?.report) report(c, s.ending.kind);
       return finishJob(c);
     default:
       return; // waiting for a store result; gone notes are looked at when it comes
@@ -546,15 +548,15 @@ function decideEnd(c: Ctx): void {
   const mediaAction = env.settings.mediaFailureAction;
   if (s.gone.caller) {
     call.cause ??= active ? 'caller_hangup' : 'caller_hangup_during_setup';
-    s.ending = { kind: 'ended', caller: 'none', report: true };
+    s.ending = { kind: 'ended', caller: 'none' };
   } else if (s.gone.media) {
     call.cause ??= active ? 'media_ended' : 'media_ended_during_setup';
-    s.ending = { kind: active ? 'ended' : 'failed', caller: mediaAction, report: true };
+    s.ending = { kind: active ? 'ended' : 'failed', caller: mediaAction };
   } else {
     const f = s.failure ?? { step: 'answer', code: 'internal' };
     call.cause = `setup_failed:${f.step}:${f.code}`;
     const mediaDown = f.step === 'media' || f.step === 'media_stasis';
-    s.ending = { kind: 'failed', caller: mediaDown ? mediaAction : 'hangup', report: true };
+    s.ending = { kind: 'failed', caller: mediaDown ? mediaAction : 'hangup' };
     log(c, 'warn', 'call setup failed; removing what it created', { cause: call.cause, caller: s.ending.caller });
   }
   if (call.revision === 0) return retryLater(c, 'no call state to claim');
@@ -574,6 +576,9 @@ function onClaimed(c: Ctx): void {
   const { s } = c;
   s.phase = 'clearing';
   const call = s.call!;
+  // Reported at once: the claim makes this the one report; an instance dying before the removal
+  // below leaves resources to reconciliation, not a call without its end.
+  report(c, s.ending!.kind);
   // The owner removes what it sent creations for; anyone else what the state names (404 is fine).
   const created = (st: Step) => !call.own || s.steps[st] !== undefined;
   if (created('media') && !s.gone.media) sendAri(c, 'rm_media');
@@ -587,9 +592,14 @@ function rollback(c: Ctx): void {
   const { s } = c;
   const call = s.call!;
   s.phase = 'clearing';
-  s.ending = { kind: 'failed', caller: 'none', report: false };
+  s.ending = { kind: 'failed', caller: 'none' };
   if (call.own && s.steps.media !== undefined && !s.gone.media) sendAri(c, 'rm_media');
   if (call.own && s.steps.bridge !== undefined) sendAri(c, 'rm_bridge');
+  // Our session pointer may have landed after the winner's claim removed it.
+  if (call.own && s.steps.pointer !== undefined) {
+    s.steps.unpoint = 'pending';
+    c.fx.push({ type: 'store', op: 'unpoint', sessionId: call.ids.sessionId });
+  }
   advance(c);
 }
 
@@ -638,10 +648,16 @@ function onStored(c: Ctx, m: Extract<Message, { type: 'stored' }>): void {
 }
 
 function storeUnavailable(c: Ctx, op: StoreOp): void {
+  const { s } = c;
   if (op === 'activate') {
+    if (s.attempts < MAX_ACTIVATE_RETRIES) {
+      s.attempts += 1;
+      c.fx.push({ type: 'timer', name: 'activate_retry', ms: ACTIVATE_RETRY_MS });
+      return;
+    }
     // The call is up in Asterisk; its record says `setup` until it is ended (any instance can).
     log(c, 'warn', 'call is up but its state could not be updated');
-    return onActivated(c, c.s.call!.revision);
+    return onActivated(c, s.call!.revision);
   }
   retryLater(c, 'call state unavailable');
 }
@@ -782,6 +798,10 @@ function onAri(c: Ctx, m: Extract<Message, { type: 'ari' }>): void {
 
 function onTimer(c: Ctx, name: TimerName): void {
   const { s } = c;
+  if (name === 'activate_retry') {
+    if (s.phase === 'activating') c.fx.push({ type: 'store', op: 'activate', state: stateOf(c, 'active'), revision: s.call!.revision });
+    return;
+  }
   if (name.startsWith('retry:')) {
     const st = name.slice('retry:'.length) as Step;
     if (s.steps[st] === 'pending') sendAri(c, st, true);

@@ -8,9 +8,11 @@
 import { GatewayStatus, subjects } from '@avb/contracts';
 import { reasonOf, type Logger } from '@avb/runtime';
 import type { NatsConnection, Subscription } from 'nats';
+import type { CallStore } from './call-store.js';
 import { reconcileNode, type ReconcileReport, type ReconcilerOptions } from './reconciler.js';
 
 export interface ReconcileSchedulerOptions extends ReconcilerOptions {
+  store: CallStore;
   queue: string;
   intervalMs: number;
   /** Wait after a gateway connects, so events already in flight are handled first. */

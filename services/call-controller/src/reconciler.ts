@@ -13,7 +13,7 @@ import { sessionOfBridgeName, type Bridge, type Channel } from '@avb/contracts';
 import type { AriPort } from './call-actor.js';
 import type { CallActors } from './call-actors.js';
 import type { CallIntake } from './call-intake.js';
-import type { CallStore } from './call-store.js';
+import type { StoredCall } from './call-machine.js';
 import { isMediaChannel } from './event-decoder.js';
 
 export interface ReconcileReport {
@@ -30,7 +30,7 @@ export interface ReconcileReport {
 export interface ReconcilerOptions {
   app: string;
   ari: AriPort;
-  store: CallStore;
+  store: { list(node: string): Promise<StoredCall[]>; refresh(call: StoredCall): Promise<boolean> };
   actors: CallActors;
   intake: CallIntake;
   graceMs: number;
