@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync, symlinkSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -166,6 +167,17 @@ describe('docker/nats/nats.conf rendered by entrypoint.sh, on a real nats-server
       for (const nc of conns) await nc.close().catch(() => undefined);
       await server.stop();
     }
+  });
+
+  it('renders the same with busybox, the shell and tools of the nats:2.10-alpine image', { skip: existsSync('/usr/bin/busybox') ? false : 'busybox not installed (apt-get install busybox)' }, async () => {
+    const bin = await mkdtemp(join(tmpdir(), 'avb-busybox-'));
+    for (const tool of ['sh', 'sed', 'grep', 'printf', 'mkdir', 'cat', 'dirname']) symlinkSync('/usr/bin/busybox', join(bin, tool));
+    const p: Passwords = { gateway: '12345678', controller: 'a "q" \\b $x\ttab', health: '2024-01-01', observer: 'with space #h' };
+    const a = await renderNatsConf(natsEnv(p));
+    const b = await renderNatsConf({ ...natsEnv(p), PATH: bin });
+    for (const dir of [a.dir, b.dir, bin]) await rm(dir, { recursive: true, force: true });
+    assert.ok(a.ok && b.ok, `${a.stderr} ${b.stderr}`);
+    assert.equal(b.conf, a.conf);
   });
 
   it('refuses, without printing it, a password nats-server could not take as one', async () => {
