@@ -1,9 +1,11 @@
 // Test helpers for chan_websocket: a bare media client (the `ws` package, so the simulator's own
 // framing is checked against another implementation), raw upgrade attempts, waits on events.
 
-import { request } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { WebSocket, type RawData } from 'ws';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { AriSimulator } from './ari-simulator.js';
 import { ari, type EventClient, type Ev } from './harness.js';
 import { parseTransportData } from './websocket-params.js';
@@ -154,4 +156,68 @@ export async function bridge(sim: AriSimulator, id: string, channels: string[]):
   await ari(sim, 'POST', `/bridges/${id}`, { type: 'mixing' });
   const res = await ari(sim, 'POST', `/bridges/${id}/addChannel`, { channel: channels.join(',') });
   if (res.status !== 204) throw new Error(`addChannel answered ${res.status}`);
+}
+
+/** One upgrade request as a client-mode media server sees it. */
+export interface SeenUpgrade {
+  at: number;
+  url: string;
+  rawHeaders: string[];
+}
+
+/**
+ * A client-mode media server for tests: records each upgrade request verbatim, then accepts it
+ * (subprotocol media), refuses it with `rejectStatus`, or never answers (`silent`).
+ */
+export class TestMediaServer {
+  readonly upgrades: SeenUpgrade[] = [];
+  readonly clients: MediaClient[] = [];
+  rejectStatus: number | undefined;
+  silent = false;
+  private readonly held = new Set<Duplex>();
+
+  private constructor(
+    private readonly server: Server,
+    private readonly wss: WebSocketServer,
+    readonly port: number,
+  ) {}
+
+  static async start(): Promise<TestMediaServer> {
+    const server = createServer();
+    const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, handleProtocols: (p) => (p.has('media') ? 'media' : false) });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    const media = new TestMediaServer(server, wss, port);
+    server.on('upgrade', (req, socket, head) => {
+      media.upgrades.push({ at: performance.now(), url: req.url ?? '', rawHeaders: req.rawHeaders });
+      if (media.silent) {
+        media.held.add(socket);
+        socket.on('close', () => media.held.delete(socket));
+        return;
+      }
+      if (media.rejectStatus !== undefined) {
+        socket.end(`HTTP/1.1 ${media.rejectStatus} Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => media.clients.push(MediaClient.wrap(ws)));
+    });
+    return media;
+  }
+
+  get url(): string {
+    return `ws://127.0.0.1:${this.port}/media`;
+  }
+
+  /** Closes the connections held by `silent` (the app giving up on them). */
+  dropHeld(): void {
+    for (const socket of this.held) socket.destroy();
+  }
+
+  async stop(): Promise<void> {
+    this.dropHeld();
+    for (const c of this.clients) c.ws.terminate();
+    this.wss.close();
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
 }
