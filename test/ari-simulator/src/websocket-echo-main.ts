@@ -13,14 +13,15 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const echo = await WebSocketEcho.start({ host: process.env.WS_ECHO_HOST || '0.0.0.0', port });
-  process.stdout.write(`${JSON.stringify({ status: 'listening', host: echo.host, port: echo.port, url: echo.url })}\n`);
   const shutdown = async () => {
     await echo.stop();
     process.stdout.write(`${JSON.stringify({ status: 'stopped', sessions: echo.all.length })}\n`);
     process.exit(0);
   };
+  // Handlers first: whoever reads the status line may signal at once.
   process.once('SIGTERM', () => void shutdown());
   process.once('SIGINT', () => void shutdown());
+  process.stdout.write(`${JSON.stringify({ status: 'listening', host: echo.host, port: echo.port, url: echo.url })}\n`);
 }
 
 main().catch((err: unknown) => {
