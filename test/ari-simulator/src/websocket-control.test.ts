@@ -112,7 +112,9 @@ test('control-plain: STATUS, the queue at 50 frames/s, marks, FLUSH, PAUSE, drai
   assert.equal(media.texts.length, n + 1);
   const record = sim.websocketMedia.get(mediaId);
   assert.equal(record?.framesReceived, 1 + 1 + 1 + 3);
-  assert.equal(record?.framesPlayed, 100 + 25 + 20 + 5);
+  // 100 + what played before the flush (~25) + 20 + 5.
+  const played = record?.framesPlayed ?? 0;
+  assert.ok(played >= 100 + 20 + 20 + 5 && played <= 100 + 32 + 20 + 5, `played ${played}`);
 
   // HANGUP: cause 16 with tech_cause 1000, close 1000.
   const mark = client.events.length;
