@@ -93,7 +93,9 @@ export async function createExternalMedia(state: SimState, params: Record<string
   if (common.transport === 'websocket') return createWebSocketMedia(state, params, common.app, common.format);
   const req = validate(params, common);
   // A chan_websocket client connection in progress holds up new channels (server-silent.json).
+  const generation = state.generation;
   await state.websocket.stall.pass();
+  if (state.generation !== generation) throw new SimError(500, INTERNAL_MESSAGE);
   if (req.encapsulation === 'rtp' && req.channelId !== '' && state.channels.has(req.channelId)) {
     throw new SimError(500, INTERNAL_MESSAGE);
   }

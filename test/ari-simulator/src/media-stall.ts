@@ -12,7 +12,7 @@ const MAX_RECORDS = 10_000;
 export class StallGate {
   readonly records: MediaStallRecord[] = [];
   private readonly holders = new Map<string, MediaStallRecord>();
-  private waiters: Array<() => void> = [];
+  private waiters: Array<{ wake: () => void; channelId: string | undefined }> = [];
 
   get stalled(): boolean {
     return this.holders.size > 0;
@@ -31,23 +31,37 @@ export class StallGate {
     if (record === undefined) return;
     record.endedAt = performance.now();
     this.holders.delete(channelId);
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
+    this.wake(false);
   }
 
   releaseAll(): void {
     for (const id of [...this.holders.keys()]) this.release(id);
+    this.wake(true);
   }
 
-  /** Resolves once no connection is in progress (at once when none is). */
+  /**
+   * Resolves once no connection is in progress (at once when none is). Waiters are first in
+   * line: a connection started after they queued does not hold them again (no convoy at load).
+   */
   async pass(): Promise<void> {
-    while (this.holders.size > 0) await new Promise<void>((r) => this.waiters.push(r));
+    if (this.holders.size > 0) await new Promise<void>((r) => this.waiters.push({ wake: r, channelId: undefined }));
   }
 
   /** Resolves once `channelId` is not being connected (a DELETE of it waits for that). */
   async settled(channelId: string): Promise<void> {
-    while (this.holders.has(channelId)) await new Promise<void>((r) => this.waiters.push(r));
+    if (this.holders.has(channelId)) await new Promise<void>((r) => this.waiters.push({ wake: r, channelId }));
+  }
+
+  private wake(all: boolean): void {
+    const ready: Array<() => void> = [];
+    const waiting: typeof this.waiters = [];
+    for (const w of this.waiters) {
+      const free = w.channelId === undefined ? this.holders.size === 0 : !this.holders.has(w.channelId);
+      if (all || free) ready.push(w.wake);
+      else waiting.push(w);
+    }
+    this.waiters = waiting;
+    for (const wake of ready) wake();
   }
 
   /** Runs `fn` now, or when the gate opens (a dialplan caller's channel is created then). */

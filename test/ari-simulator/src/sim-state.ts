@@ -27,6 +27,8 @@ export class SimState {
   readonly websocket: WebSocketMediaHub;
   /** Set by the simulator: what a crash of Asterisk does to the sockets (see crash()). */
   onCrash: (reason: string, params: Record<string, string>) => void = () => {};
+  /** Counts crashes: a request that waited across one must not create anything afterwards. */
+  generation = 0;
 
   constructor(
     readonly sockets: AppSockets,
@@ -123,6 +125,7 @@ export class SimState {
     this.bridges.clear();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
+    this.generation += 1;
     this.onCrash(reason, params);
     return new SimError(500, INTERNAL_MESSAGE);
   }

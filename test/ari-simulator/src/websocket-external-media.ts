@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { ariTime, nextRtpTag, nextUniqueId } from './ari-format.js';
 import type { RestResult } from './rest-routes.js';
 import { channelJson, ChannelKind, type SimChannel } from './sim-model.js';
+import { INTERNAL_MESSAGE, SimError } from './sim-error.js';
 import type { SimState } from './sim-state.js';
 import { WsMediaMode } from './websocket-media-types.js';
 import { validateWebSocket } from './websocket-params.js';
@@ -23,7 +24,9 @@ export async function createWebSocketMedia(
   const hub = state.websocket;
   const req = validateWebSocket(params, app, format, hub.clientIds());
   // A client-mode connection in progress holds up every new channel (server-silent.json).
+  const generation = state.generation;
   await hub.stall.pass();
+  if (state.generation !== generation) throw new SimError(500, INTERNAL_MESSAGE);
   if (typeof req.controlFormat !== 'string') {
     throw state.crash(`transport_data f(${req.controlFormat.unsupported}): unknown control message format`, params);
   }

@@ -1,7 +1,7 @@
 // chan_websocket's text frames, in both control formats as recorded (control-plain.json,
 // control-json.json): commands from the media server parsed, events to it formatted.
 
-import { XOFF_LEVEL, XON_LEVEL, type PlayoutNote } from './media-playout.js';
+import { XOFF_LEVEL, XON_LEVEL, type PlayoutNote, type PlayoutQueue } from './media-playout.js';
 
 export type ControlFormat = 'plain' | 'json';
 
@@ -49,6 +49,35 @@ export function parseControl(format: ControlFormat, text: string): ParsedControl
   if (typeof name !== 'string' || !COMMANDS.has(name)) return { kind: 'ignored' };
   const arg = name === Command.setDirection ? fields.direction : fields.correlation_id;
   return { kind: 'command', command: name as Command, arg: typeof arg === 'string' ? arg : '' };
+}
+
+/** The commands that only act on the playout queue; returns the notes due at once (FLUSH's XON). */
+export function applyQueueCommand(q: PlayoutQueue, command: Command, arg: string): PlayoutNote[] {
+  switch (command) {
+    case Command.flush:
+      return q.flush();
+    case Command.mark:
+      q.mark(arg);
+      break;
+    case Command.pause:
+      q.paused = true;
+      break;
+    case Command.resume:
+      q.paused = false;
+      break;
+    case Command.reportDrained:
+      q.reportWhenDrained();
+      break;
+    case Command.startBuffering:
+      q.startBuffering();
+      break;
+    case Command.stopBuffering:
+      q.stopBuffering(arg);
+      break;
+    default:
+      break;
+  }
+  return [];
 }
 
 export interface MediaStartInfo {

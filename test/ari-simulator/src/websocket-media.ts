@@ -10,8 +10,11 @@ import type { MediaClock } from './media-clock.js';
 import { PlayoutQueue, type PlayoutNote } from './media-playout.js';
 import { channelJson, type MediaLink, type SimChannel } from './sim-model.js';
 import type { SimState } from './sim-state.js';
-import { Cause, wsEvents } from './websocket-events.js';
+import { CallerAudioSource } from './caller-audio.js';
+import { Cause } from './websocket-events.js';
+import { deleteBeforeStasis, destroyUnconnected, DriverHangup, hangUpFromDriver } from './websocket-hangups.js';
 import {
+  applyQueueCommand,
   Command,
   formatError,
   formatMediaStart,
@@ -20,7 +23,7 @@ import {
   parseControl,
   type ControlFormat,
 } from './websocket-media-control.js';
-import { CallerAudio, WsMediaEnd, WsMediaMode, type WebSocketMediaRecord } from './websocket-media-types.js';
+import { WsMediaEnd, WsMediaMode, type CallerAudio, type WebSocketMediaRecord } from './websocket-media-types.js';
 import { WsPeer } from './ws-peer.js';
 
 export interface SessionHost {
@@ -48,8 +51,8 @@ const TEXT_LOG = 200;
 export class WsMediaSession implements MediaLink {
   private peer: WsPeer | undefined;
   private readonly queue: PlayoutQueue;
+  private readonly caller: CallerAudioSource;
   private dialSent = false;
-  private firstFrameSent = false;
   private endedBy: WsMediaEnd | undefined;
   /** The close code sent when the channel goes (1000; 1001 answering the peer's close). */
   private closeCode = 1000;
@@ -62,6 +65,7 @@ export class WsMediaSession implements MediaLink {
     readonly record: WebSocketMediaRecord,
   ) {
     this.queue = new PlayoutQueue(spec.optimalFrameSize);
+    this.caller = new CallerAudioSource(host.callerAudio, record.format, spec.optimalFrameSize);
     ch.mediaLink = this;
   }
 
@@ -120,22 +124,19 @@ export class WsMediaSession implements MediaLink {
       return;
     }
     this.announceDial();
-    this.emit(events.hangupRequest(ch, 32, true));
-    this.emit(events.dial(channelJson(ch), 'NOANSWER', this.spec.dialstring));
-    this.emit(wsEvents.destroyed(this.destroyedSnapshot(), Cause.normal));
-    this.host.state.forget(ch);
+    deleteBeforeStasis(this.host.state, ch, this.spec.dialstring);
   }
 
   // --- ends that start on the media side
 
   /** Server mode, nobody connected (no-connect-timeout.json): only ChannelDestroyed, cause 19. */
   connectTimedOut(): void {
-    this.endWithoutEvents(Cause.noAnswer, WsMediaEnd.connectTimeout);
+    this.endUnconnected(Cause.noAnswer, WsMediaEnd.connectTimeout);
   }
 
   /** Client mode, every try failed: only ChannelDestroyed, cause 3. */
   connectFailed(): void {
-    this.endWithoutEvents(Cause.noRoute, WsMediaEnd.connectFailed);
+    this.endUnconnected(Cause.noRoute, WsMediaEnd.connectFailed);
   }
 
   /** Crash or stop: the socket goes without a close frame and no events are sent. */
@@ -150,7 +151,7 @@ export class WsMediaSession implements MediaLink {
     const { frame, notes } = this.queue.tick();
     if (frame !== undefined) this.record.framesPlayed += 1;
     this.sendNotes(notes);
-    const out = this.callerFrame(frame);
+    const out = this.caller.next(this.ch, frame);
     if (out === undefined || peer.backlog > MAX_BACKLOG) return;
     peer.sendBinary(out);
     this.record.framesSent += 1;
@@ -189,29 +190,16 @@ export class WsMediaSession implements MediaLink {
       case Command.answer:
         return this.answer();
       case Command.hangup:
-        return this.hangUp(Cause.normal.cause, 1000, () => Cause.normal, 1000, WsMediaEnd.hangupCommand);
+        return this.hangUp(DriverHangup.hangupCommand, WsMediaEnd.hangupCommand);
       case Command.getStatus:
         return this.sendText(
           formatStatus(this.spec.controlFormat, this.ch.id, { length: q.length, full: q.full, bulk: q.bulk, paused: q.paused }),
         );
-      case Command.flush:
-        return this.sendNotes(q.flush());
-      case Command.mark:
-        return q.mark(parsed.arg);
-      case Command.pause:
-        q.paused = true;
-        return;
-      case Command.resume:
-        q.paused = false;
-        return;
-      case Command.reportDrained:
-        return q.reportWhenDrained();
-      case Command.startBuffering:
-        return q.startBuffering();
-      case Command.stopBuffering:
-        return q.stopBuffering(parsed.arg);
       case Command.setDirection:
+        // Accepted in JSON and not modelled: the recordings show no effect on the frames.
         return;
+      default:
+        return this.sendNotes(applyQueueCommand(q, parsed.command, parsed.arg));
     }
   }
 
@@ -225,43 +213,28 @@ export class WsMediaSession implements MediaLink {
   private onPeerClosed(code: number): void {
     this.record.closeCodeReceived = code;
     this.closeCode = 1001;
-    this.hangUp(Cause.normal.cause, 1001, (bridged) => (bridged ? Cause.normal : Cause.unknown), 1001, WsMediaEnd.mediaClosed);
+    this.hangUp(DriverHangup.peerClosed, WsMediaEnd.mediaClosed);
   }
 
   /** hangup-b2: the TCP connection dropped: cause 38 everywhere, tech_cause 1001. */
   private onDropped(): void {
     if (this.ended) return;
-    this.hangUp(Cause.networkDown.cause, 1001, () => Cause.networkDown, 1001, WsMediaEnd.mediaDropped);
+    this.hangUp(DriverHangup.dropped, WsMediaEnd.mediaDropped);
   }
 
-  /** The driver hangs its channel up: ChannelHangupRequest(cause, tech_cause) ... ChannelDestroyed. */
-  private hangUp(cause: number, techCause: number, destroyed: (bridged: boolean) => Cause, destroyedTech: number, by: WsMediaEnd): void {
-    const ch = this.ch;
-    const state = this.host.state;
-    if (this.ended || state.channels.get(ch.id) !== ch) return;
-    this.endedBy = by;
-    this.emit(wsEvents.hangupRequest(ch, cause, techCause));
-    if (ch.inStasis) {
-      const bridged = ch.bridge !== undefined;
-      state.leaveBridge(ch, true);
-      ch.inStasis = false;
-      this.emit(events.stasisEnd(ch));
-      this.emit(events.varset(ch, 'STASISSTATUS', 'SUCCESS'));
-      this.emit(wsEvents.destroyed(this.destroyedSnapshot(), destroyed(bridged), destroyedTech));
-    } else {
-      // Connected but never answered (transport_data=n): not recorded; the Dial ends like a DELETE's.
-      this.emit(events.dial(channelJson(ch), 'NOANSWER', this.spec.dialstring));
-      this.emit(wsEvents.destroyed(this.destroyedSnapshot(), destroyed(false), destroyedTech));
-    }
-    state.forget(ch);
-  }
-
-  private endWithoutEvents(cause: Cause, by: WsMediaEnd): void {
+  /** The driver hangs its channel up (peer close, drop, HANGUP), unless it is already gone. */
+  private hangUp(h: DriverHangup, by: WsMediaEnd): void {
     const state = this.host.state;
     if (this.ended || state.channels.get(this.ch.id) !== this.ch) return;
     this.endedBy = by;
-    this.emit(wsEvents.destroyed(this.destroyedSnapshot(), cause));
-    state.forget(this.ch);
+    hangUpFromDriver(state, this.ch, this.spec.dialstring, h);
+  }
+
+  private endUnconnected(cause: Cause, by: WsMediaEnd): void {
+    const state = this.host.state;
+    if (this.ended || state.channels.get(this.ch.id) !== this.ch) return;
+    this.endedBy = by;
+    destroyUnconnected(state, this.ch, cause);
   }
 
   private finish(by: WsMediaEnd): void {
@@ -271,21 +244,6 @@ export class WsMediaSession implements MediaLink {
     this.record.endedAt = performance.now();
     this.host.clock.delete(this.ticker);
     this.host.sessionEnded(this);
-  }
-
-  /** What the caller sends into the bridge this tick, i.e. what the media server receives. */
-  private callerFrame(played: Buffer | undefined): Buffer | undefined {
-    const bridge = this.ch.bridge;
-    if (bridge === undefined || bridge.channels.length < 2) return undefined;
-    const audio = this.host.callerAudio;
-    if (audio === CallerAudio.silent) return undefined;
-    if (audio === CallerAudio.echo && played === undefined) return undefined;
-    const size = audio === CallerAudio.echo ? (played as Buffer).length : this.spec.optimalFrameSize;
-    if (!this.firstFrameSent) {
-      this.firstFrameSent = true;
-      return Buffer.alloc(size);
-    }
-    return audio === CallerAudio.echo ? played : toneFrame(this.record.format, size);
   }
 
   private sendNotes(notes: PlayoutNote[]): void {
@@ -298,30 +256,7 @@ export class WsMediaSession implements MediaLink {
     pushCapped(this.record.textSent, text, TEXT_LOG);
   }
 
-  private destroyedSnapshot() {
-    return channelJson(this.ch, this.ch.dialDialplan !== undefined ? { dialplan: this.ch.dialDialplan } : undefined);
-  }
-
   private emit(event: Record<string, unknown>): void {
     this.host.state.emit(this.ch.app, event);
   }
-}
-
-const tones = new Map<string, Buffer>();
-
-/** A 400 Hz tone (exactly 8 periods per 20 ms, so frames join seamlessly) for slin formats. */
-function toneFrame(format: string, size: number): Buffer {
-  const key = `${format}/${size}`;
-  let frame = tones.get(key);
-  if (frame === undefined) {
-    frame = Buffer.alloc(size);
-    if (format.startsWith('slin')) {
-      const samples = size / 2;
-      for (let i = 0; i < samples; i += 1) frame.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 8 * i) / samples)), i * 2);
-    } else {
-      for (let i = 0; i < size; i += 1) frame[i] = (i * 37) & 0xff;
-    }
-    tones.set(key, frame);
-  }
-  return frame;
 }
