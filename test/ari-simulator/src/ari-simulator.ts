@@ -1,6 +1,7 @@
 // AriSimulator: the composition root of the fake Asterisk (HTTP + WebSocket on one port).
 
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
@@ -13,6 +14,7 @@ import { runLoad, type LoadOptions } from './load-runner.js';
 import { bridgeJson, channelJson } from './sim-model.js';
 import { closeMedia, SimState } from './sim-state.js';
 import type { AriEvent, Bridge, CallRecord, Channel, FrameLogEntry, RequestLogEntry, SimulatorOptions } from './types.js';
+import type { CrashRecord, MediaStallRecord, WebSocketMediaRecord } from './websocket-media-types.js';
 
 export class AriSimulator {
   readonly port: number;
@@ -21,6 +23,12 @@ export class AriSimulator {
   readonly calls: Map<string, CallRecord>;
   readonly requests: RequestLogEntry[] = [];
   readonly sentFrames: FrameLogEntry[];
+  /** chan_websocket media channels by channel id, kept after they end. */
+  readonly websocketMedia: Map<string, WebSocketMediaRecord>;
+  /** Client-mode connections, each of which held up channel creation while it lasted. */
+  readonly mediaStalls: MediaStallRecord[];
+  /** Requests that would have crashed a real 22.10.1 (see crashes). */
+  readonly crashLog: CrashRecord[] = [];
 
   private latencyMs: number;
   private readonly faults = new FaultRules();
@@ -30,7 +38,7 @@ export class AriSimulator {
     private readonly wss: WebSocketServer,
     private readonly sockets: AppSockets,
     private readonly state: SimState,
-    host: string,
+    private readonly host: string,
     latencyMs: number,
   ) {
     this.port = (server.address() as AddressInfo).port;
@@ -38,7 +46,15 @@ export class AriSimulator {
     this.wsUrl = `ws://${host}:${this.port}/ari/events`;
     this.calls = state.calls;
     this.sentFrames = sockets.sentFrames;
+    this.websocketMedia = state.websocket.records;
+    this.mediaStalls = state.websocket.stall.records;
     this.latencyMs = latencyMs;
+    state.onCrash = (reason, params) => {
+      this.crashLog.push({ at: performance.now(), reason, params });
+      // Asterisk is gone: the request gets a reset, the event sockets close without a frame.
+      this.sockets.dropAll();
+      this.server.closeAllConnections();
+    };
   }
 
   static async start(opts: SimulatorOptions = {}): Promise<AriSimulator> {
@@ -47,7 +63,7 @@ export class AriSimulator {
     const logLimit = opts.logLimit ?? 200_000;
     const asteriskId = opts.asteriskId ?? '02:fc:00:00:00:01';
     const sockets = new AppSockets(asteriskId, logLimit);
-    const state = new SimState(sockets, opts.mediaConnectTimeoutMs ?? 2000, asteriskId);
+    const state = new SimState(sockets, opts.mediaConnectTimeoutMs ?? 2000, asteriskId, opts);
     const server = createServer();
     server.keepAliveTimeout = 60_000;
     const wss = new WebSocketServer({ noServer: true, autoPong: false, perMessageDeflate: false });
@@ -119,6 +135,21 @@ export class AriSimulator {
     return this.sockets.connections(app);
   }
 
+  /** How many requests crashed the simulated Asterisk (a channelId in use, f(xml)): tests assert 0. */
+  get crashes(): number {
+    return this.crashLog.length;
+  }
+
+  /** True while a client-mode media connection holds up channel creation (see mediaStalls). */
+  mediaStalled(): boolean {
+    return this.state.websocket.stall.stalled;
+  }
+
+  /** Server mode: where a media server connects, e.g. `ws://127.0.0.1:<port>/media/<connection id>`. */
+  mediaUrl(connectionId: string): string {
+    return `ws://${this.host}:${this.port}/media/${connectionId}`;
+  }
+
   // --- faults
 
   setLatency(ms: number): void {
@@ -157,6 +188,7 @@ export class AriSimulator {
   async stop(): Promise<void> {
     for (const timer of this.state.timers) clearTimeout(timer);
     this.state.timers.clear();
+    this.state.websocket.stop();
     for (const ch of this.state.channels.values()) closeMedia(ch);
     this.sockets.dropAll();
     this.wss.close();
@@ -171,6 +203,7 @@ export class AriSimulator {
         `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
       );
     };
+    if (rawPath.startsWith('/media/')) return this.state.websocket.acceptUpgrade(req, socket, head, rawPath);
     if (rawPath !== '/ari/events') return reject(404, 'Not Found', JSON.stringify({ message: 'Resource not found' }));
     if (!isAuthorized(req, search, creds)) return reject(401, 'Unauthorized', AUTH_REQUIRED_BODY);
     const apps = (search.get('app') ?? '').split(',').filter((a) => a !== '');

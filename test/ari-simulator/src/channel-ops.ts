@@ -46,13 +46,16 @@ export function placeCall(state: SimState, opts: PlaceCallOptions = {}): CallRec
     mediaClosing: false,
     laterStasis: (opts.laterStasis ?? []).map((a) => [...a]),
   };
-  state.channels.set(id, ch);
   state.calls.set(id, record);
   // A long-running demo places calls for hours: keep the newest records only.
   if (state.calls.size > MAX_CALL_RECORDS) state.calls.delete(state.calls.keys().next().value as string);
-  record.startedAt = performance.now();
-  record.stasisStarts.push(record.startedAt);
-  state.emit(app, events.stasisStart(ch, args));
+  // While a chan_websocket client connection is in progress new callers wait (server-silent.json).
+  state.websocket.stall.whenClear(() => {
+    state.channels.set(id, ch);
+    record.startedAt = performance.now();
+    record.stasisStarts.push(record.startedAt);
+    state.emit(app, events.stasisStart(ch, args));
+  });
   return record;
 }
 

@@ -1,5 +1,6 @@
 // POST /channels/externalMedia: Asterisk's validation order and messages, a real AudioSocket
 // connection for encapsulation=audiosocket, and the Dial/StateChange/Varset/StasisStart sequence.
+// transport=websocket goes to websocket-external-media.ts after the shared checks.
 
 import type { Socket } from 'node:net';
 import { ariTime, isUuid, nextRtpTag, nextUniqueId } from './ari-format.js';
@@ -9,7 +10,9 @@ import { connectMedia, parseHostPort, type HostPort } from './media-connect.js';
 import { channelJson, ChannelKind, type SimChannel } from './sim-model.js';
 import { INTERNAL_MESSAGE, SimError } from './sim-error.js';
 import { EndReason, type SimState } from './sim-state.js';
-import type { Channel, DialplanCep } from './types.js';
+import type { DialplanCep } from './types.js';
+import type { RestResult } from './rest-routes.js';
+import { createWebSocketMedia } from './websocket-external-media.js';
 
 const FORMATS = new Set([
   'ulaw', 'alaw', 'gsm', 'g722', 'g726', 'g726aal2', 'g729', 'ilbc', 'lpc10', 'adpcm', 'opus', 'speex', 'speex16',
@@ -29,15 +32,38 @@ interface MediaRequest {
   channelId: string;
 }
 
-function validate(params: Record<string, string>): MediaRequest {
+interface CommonRequest {
+  app: string;
+  externalHost: string;
+  format: string;
+  encapsulation: string;
+  transport: string;
+}
+
+/** The checks every transport shares, in Asterisk's order. */
+function validateCommon(params: Record<string, string>): CommonRequest {
   const app = params.app ?? '';
   if (app === '') throw new SimError(400, 'app cannot be empty');
   const externalHost = params.external_host ?? '';
-  if (externalHost === '') throw new SimError(400, 'external_host is required for all but websocket server connections');
+  const transport = params.transport || 'udp';
+  const connectionType = params.connection_type || 'client';
+  if (externalHost === '' && !(transport === 'websocket' && connectionType === 'server')) {
+    throw new SimError(400, 'external_host is required for all but websocket server connections');
+  }
   const format = params.format ?? '';
   if (format === '') throw new SimError(400, 'format cannot be empty');
   const encapsulation = params.encapsulation || 'rtp';
-  const transport = params.transport || 'udp';
+  if (connectionType === 'server' && transport !== 'websocket') {
+    throw new SimError(400, "'server' connection_type can only be used with the websocket transport");
+  }
+  if (transport === 'websocket' && encapsulation !== 'none') {
+    throw new SimError(400, "encapsulation must be 'none' for websocket transport");
+  }
+  return { app, externalHost, format, encapsulation, transport };
+}
+
+function validate(params: Record<string, string>, common: CommonRequest): MediaRequest {
+  const { app, externalHost, format, encapsulation, transport } = common;
   if (encapsulation === 'audiosocket' && transport !== 'tcp') {
     throw new SimError(400, "transport must be 'tcp' for audiosocket encapsulation");
   }
@@ -62,8 +88,14 @@ function validate(params: Record<string, string>): MediaRequest {
  * Creates the media channel. Returns the reply body (state Down, as recorded); the events up to
  * StasisStart have been sent by then, since Asterisk's client sees them before or with the reply.
  */
-export async function createExternalMedia(state: SimState, params: Record<string, string>): Promise<Channel> {
-  const req = validate(params);
+export async function createExternalMedia(state: SimState, params: Record<string, string>): Promise<RestResult> {
+  const common = validateCommon(params);
+  if (common.transport === 'websocket') return createWebSocketMedia(state, params, common.app, common.format);
+  const req = validate(params, common);
+  // A chan_websocket client connection in progress holds up new channels (server-silent.json).
+  const generation = state.generation;
+  await state.websocket.stall.pass();
+  if (state.generation !== generation) throw new SimError(500, INTERNAL_MESSAGE);
   if (req.encapsulation === 'rtp' && req.channelId !== '' && state.channels.has(req.channelId)) {
     throw new SimError(500, INTERNAL_MESSAGE);
   }
@@ -89,7 +121,7 @@ export async function createExternalMedia(state: SimState, params: Record<string
   if (!state.sockets.isActive(req.app)) {
     // Stasis() fails at once for an inactive app: 200 anyway, channel already hung up.
     socket?.destroy();
-    return channelJson(ch, { channelvars: { STASISSTATUS: 'FAILED', ...channelvars } });
+    return { status: 200, body: channelJson(ch, { channelvars: { STASISSTATUS: 'FAILED', ...channelvars } }) };
   }
   const reply = channelJson(ch, { channelvars });
   state.channels.set(ch.id, ch);
@@ -103,7 +135,7 @@ export async function createExternalMedia(state: SimState, params: Record<string
   state.emit(ch.app, events.varset(ch, 'STASISSTATUS', ''));
   ch.inStasis = true;
   state.emit(ch.app, events.stasisStart(ch, req.data === '' ? [] : [req.data]));
-  return reply;
+  return { status: 200, body: reply };
 }
 
 function newMediaChannel(req: MediaRequest): SimChannel {

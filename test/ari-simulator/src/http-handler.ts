@@ -113,7 +113,8 @@ export async function handleRequest(ctx: HttpContext, req: IncomingMessage, res:
         ? { status: err.status, body: { message: err.message } }
         : { status: 500, body: { message: INTERNAL_MESSAGE } };
   }
-  if (res.destroyed) {
+  // Destroyed: the client went away, or the request crashed the simulated Asterisk.
+  if (res.destroyed || req.socket.destroyed) {
     log(result.status);
     result.after?.();
     return;

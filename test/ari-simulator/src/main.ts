@@ -3,6 +3,20 @@
 
 import { AriSimulator } from './ari-simulator.js';
 import { readInt } from './env-int.js';
+import { CallerAudio, type WebSocketClientConfig } from './websocket-media-types.js';
+
+/** `id=ws://host:port/path,id2=...`: the websocket_client.conf entries for chan_websocket client mode. */
+function readWebSocketClients(raw: string, problems: string[]): Record<string, WebSocketClientConfig> {
+  const clients: Record<string, WebSocketClientConfig> = {};
+  for (const entry of raw.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+    const eq = entry.indexOf('=');
+    const id = eq > 0 ? entry.slice(0, eq) : '';
+    const uri = eq > 0 ? entry.slice(eq + 1) : '';
+    if (id === '' || !/^ws:\/\/[^/]+/.test(uri)) problems.push(`SIM_WEBSOCKET_CLIENTS entry '${entry}' must be <id>=ws://<host>:<port>/<path>`);
+    else clients[id] = { uri };
+  }
+  return clients;
+}
 
 async function main(): Promise<void> {
   const env = process.env;
@@ -11,6 +25,11 @@ async function main(): Promise<void> {
   const rate = readInt(env, 'SIM_CALL_RATE', 0, problems);
   const holdMs = readInt(env, 'SIM_HOLD_MS', 5000, problems);
   const latencyMs = readInt(env, 'SIM_LATENCY_MS', 0, problems);
+  const websocketClients = readWebSocketClients(env.SIM_WEBSOCKET_CLIENTS ?? '', problems);
+  const callerAudio = env.SIM_WEBSOCKET_CALLER_AUDIO || CallerAudio.tone;
+  if (!Object.values<string>(CallerAudio).includes(callerAudio)) {
+    problems.push(`SIM_WEBSOCKET_CALLER_AUDIO must be one of ${Object.values(CallerAudio).join(', ')}, got '${callerAudio}'`);
+  }
   if (problems.length > 0) {
     for (const p of problems) process.stderr.write(`config: ${p}\n`);
     process.exit(1);
@@ -20,6 +39,8 @@ async function main(): Promise<void> {
     host: env.SIM_HOST || '127.0.0.1',
     port,
     latencyMs,
+    websocketClients,
+    websocketCallerAudio: callerAudio as CallerAudio,
     ...(env.ARI_USER ? { username: env.ARI_USER } : {}),
     ...(env.ARI_PASSWORD ? { password: env.ARI_PASSWORD } : {}),
   });

@@ -52,11 +52,15 @@ async function routeChannels(
   }
   if (id === 'externalMedia' && action === undefined) {
     if (method !== 'POST') throw invalidMethod();
-    return { status: 200, body: await createExternalMedia(state, params) };
+    return createExternalMedia(state, params);
   }
   if (action === undefined) {
     if (method === 'GET') return { status: 200, body: channelJson(getChannel(state, id)) };
-    if (method === 'DELETE') return { ...NO_CONTENT, after: deleteChannel(state, id, params) };
+    if (method === 'DELETE') {
+      // A chan_websocket channel being connected cannot be hung up until that ends (server-silent.json).
+      await state.websocket.stall.settled(id);
+      return { ...NO_CONTENT, after: deleteChannel(state, id, params) };
+    }
     throw invalidMethod();
   }
   if (action === 'answer' || action === 'continue') {

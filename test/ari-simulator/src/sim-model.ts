@@ -28,6 +28,16 @@ export interface SimChannel {
   mediaClosing: boolean;
   /** Callers: the args of each further Stasis() in their dialplan; `continue` moves to the next. */
   laterStasis: string[][];
+  /** chan_websocket channels: the media session, told when the channel goes. */
+  mediaLink?: MediaLink;
+}
+
+/** A media driver with its own connection and hangup events (chan_websocket). */
+export interface MediaLink {
+  /** The channel is gone: end the media connection (chan_websocket: close frame 1000). */
+  close(): void;
+  /** ARI DELETE of the channel before it entered Stasis: the driver's own event sequence. */
+  hangupBeforeStasis(): void;
 }
 
 export interface SimBridge {

@@ -6,6 +6,9 @@ import type { AppSockets } from './app-sockets.js';
 import { events } from './event-builders.js';
 import { channelJson, ChannelKind, type SimBridge, type SimChannel } from './sim-model.js';
 import type { CallRecord, EndedBy } from './types.js';
+import { WebSocketMediaHub } from './websocket-media-hub.js';
+import { INTERNAL_MESSAGE, SimError } from './sim-error.js';
+import type { WebSocketMediaOptions } from './websocket-media-types.js';
 
 /** How a channel leaves: an ARI DELETE, the far end hanging up, or POST /continue. */
 export const EndReason = { ari: 'ari', farEnd: 'farEnd', continue: 'continue' } as const;
@@ -20,12 +23,21 @@ export class SimState {
   readonly calls = new Map<string, CallRecord>();
   readonly callEndListeners = new Set<(record: CallRecord) => void>();
   readonly timers = new Set<NodeJS.Timeout>();
+  /** chan_websocket: its sessions, endpoint, dials and stall gate. */
+  readonly websocket: WebSocketMediaHub;
+  /** Set by the simulator: what a crash of Asterisk does to the sockets (see crash()). */
+  onCrash: (reason: string, params: Record<string, string>) => void = () => {};
+  /** Counts crashes: a request that waited across one must not create anything afterwards. */
+  generation = 0;
 
   constructor(
     readonly sockets: AppSockets,
     readonly mediaConnectTimeoutMs: number,
     readonly asteriskId: string,
-  ) {}
+    websocket: WebSocketMediaOptions = {},
+  ) {
+    this.websocket = new WebSocketMediaHub(this, websocket);
+  }
 
   /** Every event ends with asterisk_id and application, in that order. */
   emit(app: string, event: Record<string, unknown>): void {
@@ -62,6 +74,11 @@ export class SimState {
   endChannel(ch: SimChannel, reason: EndReason): void {
     if (this.channels.get(ch.id) !== ch) return;
     if (!ch.inStasis) {
+      // chan_websocket before Stasis (not connected, not answered) has its own DELETE sequence.
+      if (reason === EndReason.ari && ch.mediaLink !== undefined) {
+        ch.mediaLink.hangupBeforeStasis();
+        return;
+      }
       // Already left Stasis (continue): the app hears nothing more about it.
       this.forget(ch);
       return;
@@ -109,7 +126,27 @@ export class SimState {
     for (const fn of this.callEndListeners) fn(record);
   }
 
-  private forget(ch: SimChannel): void {
+  /**
+   * A request that kills a real Asterisk (segfault): every channel and bridge is gone at once,
+   * without events; the simulator drops its sockets and counts it. Returns the error to throw.
+   */
+  crash(reason: string, params: Record<string, string>): SimError {
+    for (const ch of [...this.channels.values()]) {
+      this.markEnded(ch, 'crash');
+      ch.media?.destroy();
+    }
+    this.websocket.abortAll('crash');
+    for (const ch of [...this.channels.values()]) this.forget(ch);
+    this.bridges.clear();
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.generation += 1;
+    this.onCrash(reason, params);
+    return new SimError(500, INTERNAL_MESSAGE);
+  }
+
+  /** Removes the channel (and its media connection) without events. */
+  forget(ch: SimChannel): void {
     if (this.channels.get(ch.id) === ch) this.channels.delete(ch.id);
     if (ch.bridge !== undefined) {
       const at = ch.bridge.channels.indexOf(ch);
@@ -122,6 +159,7 @@ export class SimState {
 
 /** Asterisk just closes the AudioSocket TCP connection on hangup (no 0x00 frame). */
 export function closeMedia(ch: SimChannel): void {
+  ch.mediaLink?.close();
   const socket = ch.media;
   if (socket === undefined) return;
   ch.mediaClosing = true;

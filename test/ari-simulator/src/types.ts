@@ -1,6 +1,8 @@
 // Public wire shapes (ARI JSON as Asterisk 22 sends it) and the simulator's public records.
 // Kept standalone on purpose: the simulator must not depend on the code it is used to test.
 
+import type { WebSocketMediaOptions } from './websocket-media-types.js';
+
 export interface CallerId {
   name: string;
   number: string;
@@ -47,7 +49,7 @@ export interface Bridge {
 
 export type AriEvent = Record<string, unknown>;
 
-export const EndedBy = { caller: 'caller', ari: 'ari', continue: 'continue' } as const;
+export const EndedBy = { caller: 'caller', ari: 'ari', continue: 'continue', crash: 'crash' } as const;
 export type EndedBy = (typeof EndedBy)[keyof typeof EndedBy];
 
 /** One per caller channel placed with placeCall/runLoad; times are performance.now(). */
@@ -65,7 +67,7 @@ export interface CallRecord {
   stasisStarts: number[];
 }
 
-export interface SimulatorOptions {
+export interface SimulatorOptions extends WebSocketMediaOptions {
   host?: string;
   port?: number;
   username?: string;
