@@ -24,5 +24,9 @@ export const DemoConfig = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Where the demo keeps its logs and state.json (which `pnpm tail` reads); default `<repo>/.demo`. */
   DEMO_DIR: z.string().min(1).optional(),
+  /** Set (to anything): no colours even on a terminal (https://no-color.org). */
+  NO_COLOR: z.string().optional(),
+  /** Set by pnpm for its scripts: tells whether the demo was started through ./pnpmw, so the hints say the same. */
+  npm_execpath: z.string().optional(),
 });
 export type DemoConfig = z.infer<typeof DemoConfig>;
