@@ -26,7 +26,7 @@ export const DemoConfig = z.object({
   DEMO_DIR: z.string().min(1).optional(),
   /** Set (to anything): no colours even on a terminal (https://no-color.org). */
   NO_COLOR: z.string().optional(),
-  /** Set by pnpm for its scripts: tells whether the demo was started through ./pnpmw, so the hints say the same. */
-  npm_execpath: z.string().optional(),
+  /** Set by ./pnpmw: the commands the demo suggests start with ./pnpmw too. */
+  PNPMW: z.string().optional(),
 });
 export type DemoConfig = z.infer<typeof DemoConfig>;

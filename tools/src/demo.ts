@@ -31,7 +31,7 @@ const config = (parsed as { ok: true; config: DemoConfig }).config;
 const out = createDemoOutput((text) => process.stdout.write(text), Boolean(process.stdout.isTTY) && config.NO_COLOR === undefined);
 const say = out.say;
 /** How this demo was started decides how the hints say to run `tail`. */
-const pnpm = config.npm_execpath?.includes('.pnpmw') ? './pnpmw' : 'pnpm';
+const pnpm = config.PNPMW ? './pnpmw' : 'pnpm';
 const dir = config.DEMO_DIR ?? defaultDemoDir();
 const logDir = join(dir, 'logs');
 mkdirSync(logDir, { recursive: true });
