@@ -1,6 +1,7 @@
 /**
- * `pnpm demo` as a user runs it (its own process group, a free HEALTH_PORT): /health ok within
- * 20 s, `pnpm tail 'ari.>'` shows the calls, stopping the gateway turns /health 503 naming it,
+ * `pnpm demo` as a user runs it (its own process group, a free HEALTH_PORT, through the same
+ * launcher the script uses): /health ok within 20 s, human lines only, `pnpm tail` shows the
+ * calls and the commands with their replies, stopping the gateway turns /health 503 naming it,
  * and SIGTERM to the process group leaves no process and no port behind.
  */
 import assert from 'node:assert/strict';
@@ -44,7 +45,7 @@ describe('pnpm demo', () => {
     dir = await mkdtemp(join(tmpdir(), 'avb-demo-test-'));
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    demo = spawn(process.execPath, [`${repoRoot}tools/dist/demo.js`], {
+    demo = spawn(process.execPath, [`${repoRoot}tools/start.mjs`, 'demo'], {
       // Its own process group, as `pnpm demo` in a terminal has; the nats-server the harness uses.
       detached: true,
       env: { PATH: process.env.PATH ?? '', HEALTH_PORT: String(port), DEMO_DIR: dir, NATS_SERVER_BIN: natsServerBinary(), SIM_CALL_RATE: '5', SIM_HOLD_MS: '1000' },
@@ -67,33 +68,76 @@ describe('pnpm demo', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('brings /health to 200 within 20 s and prints what to try', async (t) => {
+  it('brings /health to 200 within 20 s and prints what to try, in human lines only', async (t) => {
     const started = performance.now();
     await waitForHealth(base, (r) => r.status === 200, 20_000, `demo /health 200; output:\n${output.join('\n')}`);
     t.diagnostic(`/health 200 after ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    // The summary comes once the demo saw /health ok itself.
+    await waitUntil(() => output.some((l) => l.includes(`curl -s ${base}/health`)), 5000, `the summary; output:\n${output.join('\n')}`);
     state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as DemoState;
     assert.equal(state.pid, demo.pid);
-    assert.ok(output.some((l) => l.includes(`curl -s ${base}/health`)), output.join('\n'));
     assert.ok(output.some((l) => l.includes("pnpm tail 'ari.>'")));
+    assert.ok(output.some((l) => l.includes("pnpm tail 'call.>'")));
     assert.ok(output.some((l) => l.includes(`nats sub -s ${state.natsUrl} 'ari.>'`)));
+    assert.ok(output.some((l) => / ari-gateway +INFO +ARI connected/.test(l)), output.join('\n'));
+    t.diagnostic(`first lines:\n${output.slice(0, 40).join('\n')}`);
+    for (const line of output) {
+      assert.ok(!line.trimStart().startsWith('{'), `raw JSON: ${line}`);
+      assert.ok(!/\bservice=|\bname=|^\s+at /.test(line), `a field every line carries, or a stack: ${line}`);
+    }
     assert.deepEqual(Object.keys(state.processes).sort(), [
       'ari-gateway', 'ari-simulator', 'audiosocket-echo', 'call-controller-1', 'call-controller-2', 'health', 'nats-server',
     ]);
   });
 
-  it('pnpm tail shows the calls, one readable line per message', async () => {
+  /** `pnpm tail` as the script runs it; its first line (stderr) is timed. */
+  const startTail = (...args: string[]) => {
+    const started = performance.now();
     // No NATS_URL: tail finds the demo's NATS through its state file.
-    const tail = spawn(process.execPath, [`${repoRoot}tools/dist/tail.js`, 'ari.>'], { env: { PATH: process.env.PATH ?? '', DEMO_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const tail = spawn(process.execPath, [`${repoRoot}tools/start.mjs`, 'tail', ...args], { env: { PATH: process.env.PATH ?? '', DEMO_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
     reapOnExit(tail);
     const lines: string[] = [];
+    const firstLine = new Promise<{ line: string; ms: number }>((resolve) => {
+      createInterface({ input: tail.stderr }).once('line', (line) => resolve({ line, ms: performance.now() - started }));
+    });
     createInterface({ input: tail.stdout }).on('line', (l) => lines.push(l));
+    const exited = new Promise<number | string>((r) => tail.once('exit', (code, signal) => r(code ?? signal ?? 'unknown')));
+    return { tail, lines, firstLine, exited };
+  };
+
+  it("pnpm tail 'ari.>' shows events and each command with its reply, and stops cleanly on Ctrl-C", async (t) => {
+    const { tail, lines, firstLine, exited } = startTail('ari.>');
+    const first = await firstLine;
+    t.diagnostic(`first line after ${first.ms.toFixed(0)} ms: ${first.line}`);
+    assert.match(first.line, /^tail: ari\.> on nats:\/\/127\.0\.0\.1:\d+ /);
+    assert.ok(first.ms < 1000, `first line after ${first.ms} ms`);
     try {
-      await waitUntil(() => lines.some((l) => / ari\.event\.ai_app\.pbx1\.StasisStart {2}StasisStart channel=/.test(l))
-        && lines.some((l) => / ari\.command\.ai_app\.pbx1\.bridges\.create \(request\) {2}\{"bridgeId":/.test(l)), 10_000, `tail lines; got:\n${lines.slice(0, 20).join('\n')}`);
+      await waitUntil(() => lines.some((l) => / pbx1 StasisStart +channel=\S+ Local\//.test(l))
+        && lines.some((l) => / pbx1 bridges\.create +bridgeId=\S+ type=mixing .*-> ok id=\S+ \(\d+(\.\d)? ms\)$/.test(l))
+        && lines.some((l) => / pbx1 channels\.answer +channelId=\S+ -> ok \(/.test(l)), 10_000, `tail lines; got:\n${lines.slice(0, 30).join('\n')}`);
     } finally {
-      tail.kill('SIGTERM');
+      tail.kill('SIGINT');
     }
-    assert.equal(await new Promise((r) => tail.once('exit', (code) => r(code))), 0);
+    assert.equal(await exited, 0, 'Ctrl-C is a clean exit');
+    t.diagnostic(lines.slice(0, 12).join('\n'));
+    for (const line of lines) assert.match(line, /^\d\d:\d\d:\d\d\.\d{3} \S+ \S+ +\S/, 'every line says something');
+  });
+
+  it("pnpm tail 'call.>' shows each call on one line; --json gives the raw messages", async (t) => {
+    const human = startTail('call.>');
+    const json = startTail('call.>', '--json');
+    try {
+      await waitUntil(() => human.lines.some((l) => / pbx1 call ended +session=[0-9a-f-]{36} caller=\S+.* setup=[\d.]+ ms cause=caller_hangup channel=\S+$/.test(l))
+        && json.lines.length > 0, 10_000, `call lines; got:\n${human.lines.join('\n')}`);
+    } finally {
+      human.tail.kill('SIGINT');
+      json.tail.kill('SIGINT');
+    }
+    t.diagnostic(human.lines.slice(0, 6).join('\n'));
+    const raw = JSON.parse(json.lines[0]!) as { subject: string; data: { kind: string; sessionId: string } };
+    assert.match(raw.subject, /^call\.event\.ai_app\.pbx1\.(started|ended|failed)$/);
+    assert.equal(raw.subject.split('.').at(-1), raw.data.kind);
+    assert.deepEqual([await human.exited, await json.exited], [0, 0]);
   });
 
   it('counts the calls in /metrics', async () => {

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { AriSimulator } from '@avb/ari-simulator';
 import { subjects } from '@avb/contracts';
 import { burst, getHealth, getMetrics, waitForHealth, type HealthBody } from './harness/health-client.js';
+import { parsePrometheusText } from './harness/prom-text.js';
 import { logMsg, startService, type ServiceProcess } from './harness/services.js';
 import { APP, ARI_PASSWORD, ARI_USER, NODE, nothingLeft, startStack, type Stack } from './harness/stack.js';
 import { freePort, sleep, waitUntil } from './harness/util.js';
@@ -15,6 +16,26 @@ import { collect } from './harness/gateway-client.js';
 /** What the issue promises: a verdict within 1 s, a change seen within 5 s. */
 const ANSWER_MS = 1000;
 const NOTICE_MS = 5000;
+
+describe('the exposition reader the tests use', () => {
+  const family = (lines: string) => `# HELP a x\n# TYPE a counter\n${lines}`;
+  it('refuses what Prometheus would, and what a parser lets through', () => {
+    const refused: Array<[string, RegExp]> = [
+      [family('a{b=c} 1\n'), /invalid line/],
+      ['a 1\n', /no # TYPE/],
+      ['# TYPE a counter\na 1\n', /no # HELP/],
+      [`${family('a 1\n')}${family('a 2\n')}`, /declared twice/],
+      [family('a{b="c",d="e"} 1\na{d="e",b="c"} 2\n'), /series repeated/],
+      ['# HELP h x\n# TYPE h histogram\nh_bucket{x="1",le="1"} 3\nh_bucket{x="1",le="+Inf"} 2\nh_sum{x="1"} 1\nh_count{x="1"} 2\n', /buckets decrease/],
+      ['# HELP h x\n# TYPE h histogram\nh_bucket{x="1",le="+Inf"} 2\nh_sum{x="1"} 1\nh_count{x="1"} 3\n', /!= _count/],
+      [family('a 1'), /end with a newline/],
+    ];
+    for (const [text, why] of refused) assert.throws(() => parsePrometheusText(text), why, text);
+    const ok = parsePrometheusText('# HELP h x\n# TYPE h histogram\nh_bucket{x="1",le="0.5"} 1\nh_bucket{x="1",le="+Inf"} 2\nh_sum{x="1"} 0.7\nh_count{x="1"} 2\nh_bucket{x="2",le="0.5"} 0\nh_bucket{x="2",le="+Inf"} 0\nh_sum{x="2"} 0\nh_count{x="2"} 0\n');
+    assert.equal(ok.value('h_count', { x: '1' }), 2);
+    assert.equal(ok.sum('h_bucket', { le: '+Inf' }), 2);
+  });
+});
 
 describe('health', () => {
   let stack: Stack;
@@ -47,10 +68,13 @@ describe('health', () => {
     return gw;
   };
 
-  it('is live', async () => {
+  it('is live, and every status line has its reason phrase', async () => {
     const res = await fetch(`${base}/health/live`);
     assert.equal(res.status, 200);
+    assert.equal(res.statusText, 'OK');
     assert.deepEqual(await res.json(), { status: 'ok' });
+    const missing = await fetch(`${base}/nothing-here`);
+    assert.deepEqual([missing.status, missing.statusText], [404, 'Not Found']);
   });
 
   it('is ok with a connected gateway and a controller, and lists each instance', async () => {
@@ -68,12 +92,16 @@ describe('health', () => {
     assert.equal(gw.version, '0.1.0');
     assert.equal(gw.answering, true);
     assert.ok(gw.uptimeSeconds >= 0 && typeof gw.instance === 'string');
-    assert.equal(cc.activeCalls, 0);
+    // A controller lists its own figures; the cluster's are the report's `calls` alone.
+    assert.deepEqual(cc.calls, { inSetupOrTeardown: 0, started: 0, ended: 0, failed: 0 });
+    assert.ok(!('activeCalls' in cc));
+    assert.equal(gw.role, 'active');
+    assert.equal(h.statusText, 'OK');
     assert.equal(cc.version, '0.1.0');
     assert.equal(h.body.instances.length, 2);
   });
 
-  it('/metrics parses as Prometheus text and its counters match the calls placed', async () => {
+  it('/metrics parses as Prometheus text, carries every counter, and its counters match the calls placed', async (t) => {
     const calls = 12;
     const events = collect(stack.nc, subjects.callEvents(APP));
     await stack.nc.flush();
@@ -89,8 +117,31 @@ describe('health', () => {
       await sleep(200);
       metrics = await getMetrics(base);
     }
+    // Each StasisStart and StasisEnd (caller's and media channel's) asks the stream for an ack.
+    const stored = (x: typeof metrics) => x.parsed.value('avb_event_stream_acks_total', { node: NODE, outcome: 'stored' });
+    for (const deadline = Date.now() + NOTICE_MS; stored(metrics) !== 4 * calls && Date.now() < deadline;) {
+      await sleep(200);
+      metrics = await getMetrics(base);
+    }
     const m = metrics.parsed;
+    t.diagnostic(`${m.types.size} families, ${m.samples.length} series`);
     assert.match(metrics.contentType ?? '', /^text\/plain; version=0\.0\.4/);
+    // Every figure the services keep, each family declared with its help and type (the parser
+    // refuses a family without them).
+    const families: Array<[string, string]> = [
+      ['avb_calls_active', 'gauge'], ['avb_controller_calls_in_setup_or_teardown', 'gauge'],
+      ['avb_controller_reconciliations_total', 'counter'], ['avb_controller_reconcile_repairs_total', 'counter'],
+      ['avb_controller_reconcile_calls_refreshed_total', 'counter'], ['avb_controller_events_dropped_total', 'counter'],
+      ['avb_ari_publish_failures_total', 'counter'], ['avb_event_stream_published_total', 'counter'],
+      ['avb_event_stream_acks_total', 'counter'], ['avb_ari_gateways', 'gauge'], ['avb_call_setup_duration_seconds', 'histogram'],
+    ];
+    for (const [name, type] of families) assert.equal(m.types.get(name), type, name);
+    assert.equal(stored(metrics), 4 * calls, 'stream acks: stored');
+    assert.equal(m.value('avb_event_stream_acks_total', { node: NODE, outcome: 'failed' }), 0);
+    assert.ok((m.value('avb_event_stream_published_total', { node: NODE }) ?? 0) >= 4 * calls);
+    assert.equal(m.sum('avb_ari_publish_failures_total'), 0);
+    assert.equal(m.value('avb_controller_calls_in_setup_or_teardown'), 0);
+    assert.equal(m.value('avb_ari_gateways', { node: NODE, role: 'active' }), 1);
     // The counters equal the call events the controllers published, and the calls placed.
     assert.equal(m.value('avb_calls_started_total'), kinds('started'));
     assert.equal(m.value('avb_calls_ended_total'), kinds('ended'));
@@ -112,7 +163,8 @@ describe('health', () => {
     const ids = new Set([...stack.sim.calls.keys()]);
     for (const s of m.samples) for (const v of Object.values(s.labels)) assert.ok(!ids.has(v) && !/^[0-9a-f-]{36}$/.test(v), `${s.name} ${v}`);
     const h = await getHealth(base);
-    assert.deepEqual(h.body.calls, { active: 0, started: calls, ended: calls, failed: 0 });
+    assert.deepEqual(h.body.calls, { active: 0, inSetupOrTeardown: 0, started: calls, ended: calls, failed: 0 });
+    assert.deepEqual(h.body.instances.find((i) => i.service === 'call-controller')?.calls, { inSetupOrTeardown: 0, started: calls, ended: calls, failed: 0 });
   });
 
   it('never shows a secret', async () => {
@@ -206,6 +258,7 @@ describe('health', () => {
     await stack.gateway.stop();
     const down = await waitForHealth(base, (r) => r.status === 503, NOTICE_MS, '/health 503 without a gateway');
     t.diagnostic(`503 after ${down.afterMs.toFixed(0)} ms: ${down.body.problems.join(' | ')}`);
+    assert.equal(down.statusText, 'Service Unavailable');
     assert.equal(down.body.status, 'degraded');
     assert.ok(down.body.problems.includes('no ari-gateway instance answers'));
     assert.ok(down.body.problems.some((p) => p.startsWith(`node ${NODE}: no ari-gateway connected to ARI`) && p.includes('not answering')));

@@ -24,25 +24,39 @@ export interface SpawnOptions {
   env: Record<string, string>;
   logDir: string;
   onExit(child: Child, result: number | string): void;
+  /** Every output line (stdout and stderr), after it was written to the log file. */
+  onLine?(line: string, stream: 'stdout' | 'stderr'): void;
 }
 
 export function startChild(opts: SpawnOptions): Child {
   const logFile = join(opts.logDir, `${opts.name}.log`);
-  // One log per run: stderr goes straight to it, stdout lines through us (we read them for readiness).
+  // One log per run, both streams in it as they come; stdout lines are also read for readiness.
   const logFd = openSync(logFile, 'w');
-  const proc = spawn(opts.command, opts.args, { env: opts.env, stdio: ['ignore', 'pipe', logFd] });
+  // Its own process group: the terminal's Ctrl-C reaches only the demo, which stops its
+  // processes in order (services before the simulator they talk to, NATS last).
+  const proc = spawn(opts.command, opts.args, { env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const lines: string[] = [];
   const waiters = new Set<(line: string) => void>();
+  const append = (line: string) => {
+    try {
+      // Synchronous append keeps lines whole and in order; the volume is a demo's.
+      writeSync(logFd, `${line}\n`);
+    } catch {
+      // a full disk (or a log closed at exit) must not stop the demo
+    }
+  };
   if (proc.stdout) {
     createInterface({ input: proc.stdout }).on('line', (line) => {
-      try {
-        // Synchronous append keeps lines whole and in order; the volume is a demo's.
-        writeSync(logFd, `${line}\n`);
-      } catch {
-        // a full disk must not stop the demo
-      }
+      append(line);
       if (lines.length < 200) lines.push(line);
       for (const w of waiters) w(line);
+      opts.onLine?.(line, 'stdout');
+    });
+  }
+  if (proc.stderr) {
+    createInterface({ input: proc.stderr }).on('line', (line) => {
+      append(line);
+      opts.onLine?.(line, 'stderr');
     });
   }
   let stopping: Promise<void> | undefined;
@@ -50,7 +64,8 @@ export function startChild(opts: SpawnOptions): Child {
     name: opts.name,
     proc,
     logFile,
-    exited: new Promise((resolve) => proc.once('exit', (code, signal) => {
+    // 'close' comes after the last output line, 'exit' possibly before it.
+    exited: new Promise((resolve) => proc.once('close', (code, signal) => {
       try {
         closeSync(logFd);
       } catch {

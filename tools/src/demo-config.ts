@@ -24,5 +24,9 @@ export const DemoConfig = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Where the demo keeps its logs and state.json (which `pnpm tail` reads); default `<repo>/.demo`. */
   DEMO_DIR: z.string().min(1).optional(),
+  /** Set (to anything): no colours even on a terminal (https://no-color.org). */
+  NO_COLOR: z.string().optional(),
+  /** Set by ./pnpmw: the commands the demo suggests start with ./pnpmw too. */
+  PNPMW: z.string().optional(),
 });
 export type DemoConfig = z.infer<typeof DemoConfig>;

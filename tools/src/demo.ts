@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { parseConfig } from '@avb/contracts';
 import { startChild, pinoMsg, statusLine, type Child } from './children.js';
 import { DemoConfig } from './demo-config.js';
+import { createDemoOutput } from './demo-output.js';
 import { defaultDemoDir, readDemoState, removeDemoState, repoRoot, writeDemoState } from './demo-state.js';
 import { watchHealth } from './health-watch.js';
 import { ensureNats, findNatsServer } from './nats-server.js';
@@ -20,15 +21,17 @@ const READY_MS = 20_000;
 const SERVICE_GRACE_MS = 12_000;
 const NATS_GRACE_MS = 5_000;
 
-const say = (line: string) => process.stdout.write(`${line}\n`);
 const fail = (line: string): never => {
   process.stderr.write(`demo: ${line}\n`);
   process.exit(1);
 };
-
 const parsed = parseConfig(DemoConfig, process.env);
 if (!parsed.ok) fail(`invalid configuration:\n  ${parsed.problems.join('\n  ')}`);
 const config = (parsed as { ok: true; config: DemoConfig }).config;
+const out = createDemoOutput((text) => process.stdout.write(text), Boolean(process.stdout.isTTY) && config.NO_COLOR === undefined);
+const say = out.say;
+/** How this demo was started decides how the hints say to run `tail`. */
+const pnpm = config.PNPMW ? './pnpmw' : 'pnpm';
 const dir = config.DEMO_DIR ?? defaultDemoDir();
 const logDir = join(dir, 'logs');
 mkdirSync(logDir, { recursive: true });
@@ -43,7 +46,7 @@ const children: Child[] = [];
 let natsProc: ChildProcess | undefined;
 let stopping = false;
 const onExit = (child: Child, result: number | string) => {
-  if (!stopping) say(`demo: ${child.name} (pid ${child.proc.pid}) exited (${result}); see ${child.logFile}`);
+  if (!stopping) say(`${child.name} (pid ${child.proc.pid}) exited (${result}); see ${child.logFile}`);
 };
 // Last resort if the demo itself dies: nothing it started may outlive it.
 process.on('exit', () => {
@@ -53,7 +56,11 @@ process.on('exit', () => {
 
 async function stopAll(): Promise<void> {
   stopping = true;
-  await Promise.all(children.map((c) => c.stop(SERVICE_GRACE_MS)));
+  out.quiet();
+  // Services first, so none of them sees its ARI or media go away and warns about it.
+  const others = new Set(['ari-simulator', 'audiosocket-echo']);
+  await Promise.all(children.filter((c) => !others.has(c.name)).map((c) => c.stop(SERVICE_GRACE_MS)));
+  await Promise.all(children.filter((c) => others.has(c.name)).map((c) => c.stop(SERVICE_GRACE_MS)));
   const nats = natsProc;
   if (nats && nats.exitCode === null && nats.signalCode === null) {
     const exited = new Promise((r) => nats.once('exit', r));
@@ -65,20 +72,23 @@ async function stopAll(): Promise<void> {
   removeDemoState(dir);
 }
 
-let signals = 0;
+/** A package manager passes the terminal's Ctrl-C on to us as well: a second signal this soon is the same one. */
+const SAME_SIGNAL_MS = 1000;
+let firstSignalAt: number | undefined;
 const onSignal = (signal: NodeJS.Signals) => {
-  signals += 1;
-  if (signals > 1) {
-    say(`demo: ${signal} again, killing everything`);
+  if (firstSignalAt !== undefined) {
+    if (Date.now() - firstSignalAt < SAME_SIGNAL_MS) return;
+    say(`${signal} again, killing everything`);
     process.exit(1); // the 'exit' handler SIGKILLs what is left
   }
-  say(`demo: ${signal}, stopping everything...`);
+  firstSignalAt = Date.now();
+  say(`${signal}, stopping everything...`);
   watch?.stop();
   stopAll().then(() => {
-    say('demo: stopped, nothing left running');
+    say('stopped, nothing left running');
     process.exit(0);
   }, (err: unknown) => {
-    say(`demo: stop failed: ${(err as Error).message}`);
+    say(`stop failed: ${(err as Error).message}`);
     process.exit(1);
   });
 };
@@ -88,7 +98,10 @@ let watch: ReturnType<typeof watchHealth> | undefined;
 const node = process.execPath;
 const env = (extra: Record<string, string>) => ({ PATH: process.env.PATH ?? '', LOG_LEVEL: config.LOG_LEVEL, ...extra });
 const start = (name: string, script: string, extra: Record<string, string>) => {
-  const child = startChild({ name, command: node, args: [join(repoRoot, script)], env: env(extra), logDir, onExit });
+  const child = startChild({
+    name, command: node, args: [join(repoRoot, script)], env: env(extra), logDir, onExit,
+    onLine: (line) => out.processLine(name, line),
+  });
   children.push(child);
   return child;
 };
@@ -120,6 +133,9 @@ try {
   const gateway = start('ari-gateway', 'services/ari-gateway/dist/main.js', {
     NATS_URL: natsUrl, ARI_BASE_URL: ariUrl, ARI_USER: ariUser, ARI_PASSWORD: ariPassword, ARI_APP: config.ARI_APP, ARI_NODE: config.ARI_NODE,
   });
+  // The gateway makes the event stream the controllers read: starting them once it holds the
+  // node's lease (which comes after the stream) spares them a start-up race.
+  await gateway.waitForLine(pinoMsg('gateway lease acquired'), READY_MS);
   const controllers = Array.from({ length: config.DEMO_CONTROLLERS }, (_, i) =>
     start(`call-controller-${i + 1}`, 'services/call-controller/dist/main.js', {
       NATS_URL: natsUrl, ARI_APP: config.ARI_APP, AUDIOSOCKET_HOST: '127.0.0.1', AUDIOSOCKET_PORT: String(mediaPort),
@@ -128,9 +144,8 @@ try {
     NATS_URL: natsUrl, HEALTH_PORT: String(config.HEALTH_PORT), HEALTH_HOST: config.HEALTH_HOST,
   });
   await Promise.all([
-    gateway.waitForLine(pinoMsg('ready'), READY_MS),
     ...controllers.map((c) => c.waitForLine(pinoMsg('ready'), READY_MS)),
-    health.waitForLine(pinoMsg('listening'), READY_MS),
+    health.waitForLine(pinoMsg('ready'), READY_MS),
   ]);
 
   const healthHost = config.HEALTH_HOST === '0.0.0.0' ? 'localhost' : config.HEALTH_HOST;
@@ -139,32 +154,45 @@ try {
   if (natsProc?.pid) processes['nats-server'] = natsProc.pid;
   writeDemoState(dir, { pid: process.pid, natsUrl, healthUrl, ariUrl, processes });
 
-  say('');
-  say('ari-voice-backend demo is running. Ctrl-C stops all of it.');
-  say(`  nats         ${natsUrl}${natsProc ? ' (nats-server started for the demo, JetStream on)' : ' (already running)'}`);
-  say(`  asterisk     ${ariUrl} (ARI simulator: ${config.SIM_CALL_RATE} calls/s, each held ${config.SIM_HOLD_MS} ms)`);
-  say(`  media        127.0.0.1:${mediaPort} (AudioSocket echo)`);
-  say(`  services     ${children.filter((c) => !['ari-simulator', 'audiosocket-echo'].includes(c.name)).map((c) => `${c.name} (pid ${c.proc.pid})`).join(', ')}`);
-  say(`  logs         ${logDir}/<service>.log`);
-  say('');
-  say('Try:');
-  say(`  curl -s ${healthUrl}/health`);
-  say(`  curl -s ${healthUrl}/metrics`);
-  say(`  pnpm tail 'ari.>'              # or: nats sub -s ${natsUrl} 'ari.>'`);
-  say(`  pnpm tail 'call.>'`);
-  say(`  kill ${gateway.proc.pid}                  # stop the gateway: /health turns 503 and names it`);
-  say('');
-
-  watch = watchHealth(`${healthUrl}/health`, 1000, READY_MS, say);
+  // The summary comes once /health is ok (or has had its time), below the start-up lines.
+  watch = watchHealth({ url: `${healthUrl}/health`, intervalMs: 1000, timeoutMs: READY_MS, summaryMs: 10_000, print: say });
   const ok = await watch.firstOk;
-  if (ok) say(`demo: /health is ok, ${((performance.now() - startedAt) / 1000).toFixed(1)} s after start`);
-  else if (!stopping) say(`demo: /health is not ok after ${READY_MS / 1000} s; see ${logDir}`);
+  if (stopping) throw new Error('stopped');
+  const after = `${((performance.now() - startedAt) / 1000).toFixed(1)} s after start`;
+  const services = children.filter((c) => !['ari-simulator', 'audiosocket-echo'].includes(c.name));
+  const lines = [
+    '',
+    'ari-voice-backend demo is running. Ctrl-C stops all of it.',
+    `  health       ${healthUrl}/health ${ok ? `ok, ${after}` : `not ok after ${READY_MS / 1000} s (the lines above say why)`}`,
+    `  nats         ${natsUrl}${natsProc ? ' (nats-server started for the demo, JetStream on)' : ' (already running)'}`,
+    `  asterisk     ${ariUrl} (ARI simulator: ${config.SIM_CALL_RATE} calls/s, each held ${config.SIM_HOLD_MS / 1000} s)`,
+    `  media        127.0.0.1:${mediaPort} (AudioSocket echo)`,
+    `  services     ${services.map((c) => `${c.name} (pid ${c.proc.pid})`).join(', ')}`,
+    `  logs         ${logDir}/<service>.log (JSON, as the services write it; warnings and start-up show here)`,
+    '',
+    'Try:',
+    ...alignComments([
+      [`curl -s ${healthUrl}/health`, 'the verdict, every instance, the calls'],
+      [`curl -s ${healthUrl}/metrics`, 'Prometheus text'],
+      [`${pnpm} tail 'call.>'`, 'each call: started, ended or failed, with caller, setup time and cause'],
+      [`${pnpm} tail 'ari.>'`, `ARI events, and each command with its reply (or: nats sub -s ${natsUrl} 'ari.>')`],
+      [`kill ${gateway.proc.pid}`, 'stop the gateway: /health turns 503 and names it'],
+    ]),
+    '',
+  ];
+  for (const line of lines) out.raw(line);
 } catch (err) {
   if (!stopping) {
     process.stderr.write(`demo: ${(err as Error).message}\n`);
     await stopAll();
     process.exit(1);
   }
+}
+
+/** `  command   # comment` lines with the comments in one column. */
+function alignComments(rows: Array<[string, string]>): string[] {
+  const width = Math.max(...rows.map(([cmd]) => cmd.length)) + 2;
+  return rows.map(([cmd, comment]) => `  ${cmd.padEnd(width)}# ${comment}`);
 }
 
 function isAlive(pid: number): boolean {

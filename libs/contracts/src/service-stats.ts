@@ -4,6 +4,9 @@
  * endpoint. Objects are loose and counters default to zero on purpose: an instance newer or older
  * than the health service may report more or less, and that must not make it "invalid".
  * Histograms are Prometheus-style: cumulative counts keyed by upper bound in ms, plus `+Inf`.
+ *
+ * Every figure is this instance's own, except the controller's `activeCalls`, which is counted
+ * in the shared call state and so is the same (cluster-wide) figure from every controller.
  */
 import { z } from 'zod';
 
@@ -60,25 +63,58 @@ export const GatewayStatsData = z.looseObject({
   reconnects: Count.default(0),
   commands: z.record(z.string(), GatewayCommandStats).default({}),
   unknownCommands: Count.default(0),
+  /** Events (and status messages) that could not be published on NATS, by reason. */
+  publishFailed: Counts.default({}),
+  /** The event stream's side of publishing: what was sent to it and what it acknowledged. */
+  stream: z.looseObject({
+    published: Count.default(0),
+    /** Acknowledged as stored (only StasisStart and StasisEnd ask for an acknowledgement). */
+    stored: Count.default(0),
+    /** Acknowledged as a duplicate of an event stored before (same message id). */
+    duplicates: Count.default(0),
+    /** Refused by JetStream, answered "no responders", or not acknowledged in time. */
+    failed: Count.default(0),
+  }).default({ published: 0, stored: 0, duplicates: 0, failed: 0 }),
 });
 export type GatewayStatsData = z.infer<typeof GatewayStatsData>;
+
+const zeroSetup = { count: 0, sum: 0, buckets: {} };
 
 export const ControllerStatsData = z.looseObject({
   instance: z.string().optional(),
   app: z.string().optional(),
   startedAt: z.string().optional(),
   uptimeSeconds: z.number().nonnegative().optional(),
-  /** Cluster-wide active calls (from shared call state), when the controller knows it. */
+  /**
+   * Cluster-wide: calls in the shared call state (every node), the same figure from every
+   * controller; recounted every few seconds. Never add it up over instances.
+   */
   activeCalls: Count.optional(),
-  /** This instance's counters. */
+  /** This instance's own counters, since it started. */
   calls: z.looseObject({
-    /** Calls this instance holds; absent once call state is shared (then see `activeCalls`). */
+    /** Older controllers: the calls this instance held (before call state was shared). */
     active: Count.optional(),
+    /** Calls this instance is setting up or tearing down right now. */
+    inSetupOrTeardown: Count.default(0),
     started: Count.default(0),
     ended: Count.default(0),
     failed: Count.default(0),
     eventsDropped: Count.default(0),
-    setupMs: MsHistogram.default({ count: 0, sum: 0, buckets: {} }),
-  }).default({ started: 0, ended: 0, failed: 0, eventsDropped: 0, setupMs: { count: 0, sum: 0, buckets: {} } }),
+    setupMs: MsHistogram.default(zeroSetup),
+  }).default({ inSetupOrTeardown: 0, started: 0, ended: 0, failed: 0, eventsDropped: 0, setupMs: zeroSetup }),
+  /** This instance's reconciliations (Asterisk compared with the call state), since it started. */
+  reconcile: z.looseObject({
+    runs: Count.default(0),
+    /** Calls whose caller no longer existed, ended. */
+    callsEnded: Count.default(0),
+    /** Bridges of ours whose call was gone, destroyed. */
+    bridgesRemoved: Count.default(0),
+    /** Media channels of ours whose call was gone, hung up. */
+    mediaChannelsRemoved: Count.default(0),
+    /** Callers found waiting in Stasis with no call, given one. */
+    callersAdopted: Count.default(0),
+    /** Live calls whose state entry was refreshed (so it does not expire). */
+    callsRefreshed: Count.default(0),
+  }).default({ runs: 0, callsEnded: 0, bridgesRemoved: 0, mediaChannelsRemoved: 0, callersAdopted: 0, callsRefreshed: 0 }),
 });
 export type ControllerStatsData = z.infer<typeof ControllerStatsData>;

@@ -1,4 +1,7 @@
-/** This instance's call counters and setup-latency histogram (low-cardinality: no ids). */
+/**
+ * This instance's call counters, setup-latency histogram and reconciliation results
+ * (low-cardinality: no ids). Reported as `calls` and `reconcile` of ControllerStatsData.
+ */
 import type { CallEvent } from '@avb/contracts';
 import type { ReconcileReport } from './reconciler.js';
 
@@ -6,11 +9,11 @@ import type { ReconcileReport } from './reconciler.js';
 export const SETUP_BUCKETS_MS = [5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] as const;
 
 export class CallStats {
-  /** `inProgress`: the calls this instance is setting up or tearing down right now. */
-  constructor(private readonly inProgress: () => number = () => 0) {}
+  /** `inSetupOrTeardown`: the calls this instance is setting up or tearing down right now. */
+  constructor(private readonly inSetupOrTeardown: () => number = () => 0) {}
 
-  reconcileRuns = 0;
-  reconcileRepairs = 0;
+  /** Totals over every reconciliation this instance ran. */
+  readonly reconcile = { runs: 0, callsEnded: 0, bridgesRemoved: 0, mediaChannelsRemoved: 0, callersAdopted: 0, callsRefreshed: 0 };
   started = 0;
   ended = 0;
   failed = 0;
@@ -38,15 +41,21 @@ export class CallStats {
   }
 
   reconciled(report: ReconcileReport): void {
-    this.reconcileRuns += 1;
-    this.reconcileRepairs += report.callsEnded + report.bridgesRemoved + report.mediaChannelsRemoved + report.callersAdopted;
+    this.reconcile.runs += 1;
+    this.reconcile.callsEnded += report.callsEnded;
+    this.reconcile.bridgesRemoved += report.bridgesRemoved;
+    this.reconcile.mediaChannelsRemoved += report.mediaChannelsRemoved;
+    this.reconcile.callersAdopted += report.callersAdopted;
+    this.reconcile.callsRefreshed += report.refreshed;
+  }
+
+  reconcileSnapshot() {
+    return { ...this.reconcile };
   }
 
   snapshot() {
     return {
-      inProgress: this.inProgress(),
-      reconcileRuns: this.reconcileRuns,
-      reconcileRepairs: this.reconcileRepairs,
+      inSetupOrTeardown: this.inSetupOrTeardown(),
       started: this.started,
       ended: this.ended,
       failed: this.failed,

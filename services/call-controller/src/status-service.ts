@@ -1,7 +1,7 @@
 /**
  * Registers this instance with the NATS services API (`$SRV.PING/INFO/STATS.call-controller`),
  * so `nats micro` and the health service find it; its `status` endpoint and stats carry the
- * instance's call counters.
+ * instance's call counters and reconciliation results, and the cluster-wide `activeCalls`.
  */
 import { subjects } from '@avb/contracts';
 import type { NatsConnection, Service } from 'nats';
@@ -21,15 +21,20 @@ export async function registerStatusService(
     activeCalls(): Promise<number>;
   },
 ): Promise<Service> {
-  // Shape: ControllerStatsData in @avb/contracts (read by the health service).
-  const body = async () => ({
-    instance: opts.instance,
-    app: opts.app,
-    startedAt: opts.startedAt.toISOString(),
-    uptimeSeconds: Math.round((Date.now() - opts.startedAt.getTime()) / 1000),
-    ...await opts.activeCalls().then((activeCalls) => ({ activeCalls }), () => ({})),
-    calls: opts.stats.snapshot(),
-  });
+  // Shape: ControllerStatsData in @avb/contracts (read by the health service). The counters are
+  // read after the cluster count has come back, all in one turn: one moment's figures per answer.
+  const body = async () => {
+    const cluster = await opts.activeCalls().then((activeCalls) => ({ activeCalls }), () => ({}));
+    return {
+      instance: opts.instance,
+      app: opts.app,
+      startedAt: opts.startedAt.toISOString(),
+      uptimeSeconds: Math.round((Date.now() - opts.startedAt.getTime()) / 1000),
+      ...cluster,
+      calls: opts.stats.snapshot(),
+      reconcile: opts.stats.reconcileSnapshot(),
+    };
+  };
   const service = await nc.services.add({
     name: SERVICE_NAME,
     version: SERVICE_VERSION,

@@ -10,8 +10,14 @@ export const HealthStatus = { Ok: 'ok', Degraded: 'degraded', Down: 'down' } as 
 export type HealthStatus = (typeof HealthStatus)[keyof typeof HealthStatus];
 
 export interface CallTotals {
-  /** Cluster-wide: the max of the controllers' `activeCalls` if they report it, else the sum of their own. */
+  /**
+   * Cluster-wide: calls in the shared call state, as the controllers count it (the same figure
+   * from each: the largest is taken, never the sum); from older controllers, the sum of their own.
+   */
   active: number;
+  /** Summed over the controllers that answer: being set up or torn down right now. */
+  inSetupOrTeardown: number;
+  /** Summed over the controllers that answer, each since it started. */
   started: number;
   ended: number;
   failed: number;
@@ -75,6 +81,7 @@ export function callTotals(snapshot: Snapshot): CallTotals {
   const sum = (pick: (d: (typeof data)[number]) => number) => data.reduce((n, d) => n + pick(d), 0);
   return {
     active: clusterWide.length > 0 ? Math.max(...clusterWide) : sum((d) => d.calls.active ?? 0),
+    inSetupOrTeardown: sum((d) => d.calls.inSetupOrTeardown),
     started: sum((d) => d.calls.started),
     ended: sum((d) => d.calls.ended),
     failed: sum((d) => d.calls.failed),

@@ -23,7 +23,7 @@ export function createInstanceMemory(forgetAfterMs: number): InstanceMemory {
           seen.delete(k);
           continue;
         }
-        const { ari: _ari, activeCalls: _calls, problem: _problem, ...rest } = view;
+        const { ari: _ari, calls: _calls, problem: _problem, ...rest } = view;
         missing.push({ ...rest, answering: false, uptimeSeconds: 0 });
       }
       return missing;

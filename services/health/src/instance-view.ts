@@ -21,10 +21,19 @@ export interface InstanceView {
   /** Gateways: the ARI WebSocket state and since when. */
   ari?: { state: string; since: string; reason?: string };
   role?: string;
-  /** Controllers: the instance's own active calls, else the cluster-wide figure it reports. */
-  activeCalls?: number;
+  /** Controllers: this instance's own figures (the cluster-wide ones are the report's `calls`). */
+  calls?: InstanceCalls;
   /** Set when the instance answered with stats that do not match the contract. */
   problem?: string;
+}
+
+export interface InstanceCalls {
+  /** Being set up or torn down by this instance right now. */
+  inSetupOrTeardown: number;
+  /** Since this instance started. */
+  started: number;
+  ended: number;
+  failed: number;
 }
 
 const uptime = (started: string, now: number) => {
@@ -64,8 +73,10 @@ export function viewInstances(snapshot: Snapshot): InstanceView[] {
     const view = common('call-controller', a, now);
     const instance = a.data?.instance ?? a.metadata.instance;
     if (instance !== undefined) view.instance = instance;
-    const active = a.data?.calls.active ?? a.data?.activeCalls;
-    if (active !== undefined) view.activeCalls = active;
+    if (a.data) {
+      const { inSetupOrTeardown, started, ended, failed } = a.data.calls;
+      view.calls = { inSetupOrTeardown, started, ended, failed };
+    }
     return view;
   });
   return [...gateways, ...controllers];

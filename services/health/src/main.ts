@@ -6,6 +6,7 @@
  * Both read one cached discovery over the NATS services API (`$SRV.STATS`). It serves before
  * NATS is reachable, so /health can say "down".
  */
+import { STATUS_CODES } from 'node:http';
 import { HealthConfig } from '@avb/contracts';
 import { connectNats, createLogger, loadConfigOrExit, onShutdown } from '@avb/runtime';
 import { H3, serve } from 'h3';
@@ -15,7 +16,7 @@ import { discover } from './discovery.js';
 import { buildReport, HealthStatus } from './health-report.js';
 import { createInstanceMemory } from './instance-memory.js';
 import { viewInstances } from './instance-view.js';
-import { renderMetrics } from './metrics.js';
+import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
 
 const SERVICE = 'health';
 const config = loadConfigOrExit(SERVICE, HealthConfig, process.env);
@@ -37,23 +38,27 @@ const current = cached(async () => {
   }
   return {
     health: { status: report.status === HealthStatus.Ok ? 200 : 503, body: JSON.stringify(report) },
-    metrics: renderMetrics(snapshot),
+    metrics: await renderMetrics(snapshot),
   };
 }, config.HEALTH_CACHE_MS);
 
 const NO_STORE = { 'cache-control': 'no-store' };
 const JSON_TYPE = { 'content-type': 'application/json', ...NO_STORE };
+/** With its reason phrase (`HTTP/1.1 503 Service Unavailable`): a Response has none unless given. */
+const respond = (body: string, status: number, headers: Record<string, string>) =>
+  new Response(body, { status, statusText: STATUS_CODES[status] ?? '', headers });
 
 const app = new H3()
-  .get('/health/live', () => new Response('{"status":"ok"}', { headers: JSON_TYPE }))
+  .get('/health/live', () => respond('{"status":"ok"}', 200, JSON_TYPE))
   .get('/health', async () => {
     const { health } = await current();
-    return new Response(health.body, { status: health.status, headers: JSON_TYPE });
+    return respond(health.body, health.status, JSON_TYPE);
   })
   .get('/metrics', async () => {
     const { metrics } = await current();
-    return new Response(metrics, { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', ...NO_STORE } });
-  });
+    return respond(metrics, 200, { 'content-type': METRICS_CONTENT_TYPE, ...NO_STORE });
+  })
+  .all('/**', (event) => respond(JSON.stringify({ status: 404, message: `no route ${event.url.pathname}` }), 404, JSON_TYPE));
 
 const server = serve(app, { port: config.HEALTH_PORT, hostname: config.HEALTH_HOST, silent: true });
 await server.ready();

@@ -7,16 +7,21 @@ export interface HealthBody {
   problems: string[];
   nats: string;
   nodes: Record<string, { ariConnected: boolean }>;
-  calls: { active: number; started: number; ended: number; failed: number };
+  /** `active` is cluster-wide; the others are summed over the controllers that answer. */
+  calls: { active: number; inSetupOrTeardown: number; started: number; ended: number; failed: number };
   instances: Array<{
     service: string; id: string; instance?: string; node?: string; version: string; startedAt: string;
-    uptimeSeconds: number; answering: boolean; lastSeen: string; activeCalls?: number;
+    uptimeSeconds: number; answering: boolean; lastSeen: string; role?: string;
+    /** A controller's own figures. */
+    calls?: { inSetupOrTeardown: number; started: number; ended: number; failed: number };
     ari?: { state: string; since: string; reason?: string };
   }>;
 }
 
 export interface Timed<T> {
   status: number;
+  /** The reason phrase of the status line (`OK`, `Service Unavailable`). */
+  statusText: string;
   body: T;
   ms: number;
 }
@@ -25,7 +30,7 @@ export async function getHealth(base: string): Promise<Timed<HealthBody>> {
   const started = performance.now();
   const res = await fetch(`${base}/health`);
   const body = (await res.json()) as HealthBody;
-  return { status: res.status, body, ms: performance.now() - started };
+  return { status: res.status, statusText: res.statusText, body, ms: performance.now() - started };
 }
 
 export async function getMetrics(base: string): Promise<{ text: string; parsed: Exposition; contentType: string | null }> {

@@ -1,8 +1,14 @@
 /**
- * A strict reader of the Prometheus text format (0.0.4) for tests: every sample must belong to a
- * family declared by `# TYPE` before it, label sets must not repeat, and each histogram series
- * must have non-decreasing buckets ending in `+Inf` equal to its `_count`. Throws on anything else.
+ * Reads a Prometheus text exposition (0.0.4) for tests with parse-prometheus-text-format (a port
+ * of Prometheus' own parsers, strict about the syntax of every line): the whole text for its
+ * families (name, `# HELP`, `# TYPE`), and each sample line on its own for its name, labels and
+ * value (the library keeps only the last of repeated lines and folds labelled histogram series
+ * together, so the series are taken line by line). Then it checks what a parser lets through:
+ * each family has HELP and TYPE and is declared once, every sample belongs to a family declared
+ * before it, no series repeats, and each histogram series has non-decreasing buckets ending in
+ * `+Inf` equal to its `_count`. Throws on anything else.
  */
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 
 export interface Sample {
   name: string;
@@ -11,7 +17,10 @@ export interface Sample {
 }
 
 export interface Exposition {
+  /** Family name -> type (`counter`, `gauge`, `histogram`, ...). */
   types: Map<string, string>;
+  help: Map<string, string>;
+  /** Every series as written, histograms as their `_bucket{le}`, `_sum` and `_count` series. */
   samples: Sample[];
   /** The value of one series (labels must match exactly); undefined when absent. */
   value(name: string, labels?: Record<string, string>): number | undefined;
@@ -19,75 +28,54 @@ export interface Exposition {
   sum(name: string, labels?: Record<string, string>): number;
 }
 
-const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/y;
-const TYPES = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
-
-function parseValue(raw: string, line: string): number {
-  if (raw === '+Inf') return Infinity;
-  if (raw === '-Inf') return -Infinity;
-  if (raw === 'NaN') return NaN;
-  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(raw)) throw new Error(`bad value in: ${line}`);
-  return Number(raw);
-}
-
-function parseLabels(text: string, line: string): Record<string, string> {
-  const labels: Record<string, string> = {};
-  let i = 0;
-  while (i < text.length) {
-    LABEL.lastIndex = i;
-    const m = LABEL.exec(text);
-    if (!m) throw new Error(`bad labels in: ${line}`);
-    if (m[1]! in labels) throw new Error(`repeated label ${m[1]} in: ${line}`);
-    labels[m[1]!] = m[2]!.replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
-    i = LABEL.lastIndex;
-    if (text[i] === ',') i += 1;
-    else if (i !== text.length) throw new Error(`bad labels in: ${line}`);
-  }
-  return labels;
-}
-
-function familyOf(name: string, types: Map<string, string>): string | undefined {
-  if (types.has(name)) return name;
-  for (const suffix of ['_bucket', '_sum', '_count']) {
-    const base = name.endsWith(suffix) ? name.slice(0, -suffix.length) : undefined;
-    if (base !== undefined && types.get(base) === 'histogram') return base;
-  }
-  return undefined;
-}
+const num = (raw: string | undefined, what: string): number => {
+  if (raw === undefined) throw new Error(`${what}: no value`);
+  const v = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : Number(raw);
+  if (Number.isNaN(v) && raw !== 'NaN') throw new Error(`${what}: bad value ${raw}`);
+  return v;
+};
+const SUFFIXES = ['_bucket', '_sum', '_count'];
+const seriesKey = (name: string, labels: Record<string, string>) => `${name}${JSON.stringify(Object.entries(labels).sort())}`;
 
 export function parsePrometheusText(text: string): Exposition {
   if (!text.endsWith('\n')) throw new Error('exposition must end with a newline');
   const types = new Map<string, string>();
+  const help = new Map<string, string>();
+  for (const f of parsePrometheusTextFormat(text)) {
+    if (types.has(f.name)) throw new Error(`family ${f.name} appears twice`);
+    if (!f.type || f.type === 'UNTYPED') throw new Error(`family ${f.name} has no # TYPE`);
+    if (!f.help) throw new Error(`family ${f.name} has no # HELP`);
+    types.set(f.name, f.type.toLowerCase());
+    help.set(f.name, f.help);
+  }
+
+  const declared = new Set<string>();
   const samples: Sample[] = [];
   const seen = new Set<string>();
   for (const line of text.split('\n')) {
-    if (line === '') continue;
-    if (line.startsWith('#')) {
-      const m = /^# (HELP|TYPE) (\S+) ?(.*)$/.exec(line);
-      if (!m) continue; // a plain comment
-      if (!NAME.test(m[2]!)) throw new Error(`bad metric name: ${line}`);
-      if (m[1] === 'TYPE') {
-        if (!TYPES.has(m[3]!)) throw new Error(`bad type: ${line}`);
-        if (types.has(m[2]!)) throw new Error(`family declared twice: ${line}`);
-        types.set(m[2]!, m[3]!);
-      }
-      continue;
+    const type = /^# TYPE (\S+)/.exec(line);
+    if (type) {
+      if (declared.has(type[1]!)) throw new Error(`family declared twice: ${line}`);
+      declared.add(type[1]!);
     }
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)(?: (-?\d+))?$/.exec(line);
-    if (!m) throw new Error(`bad sample line: ${line}`);
-    const name = m[1]!;
-    if (!familyOf(name, types)) throw new Error(`sample before its # TYPE: ${line}`);
-    const labels = parseLabels(m[2] ?? '', line);
-    const key = `${name}${JSON.stringify(Object.entries(labels).sort())}`;
+    if (line.trim() === '' || line.startsWith('#')) continue;
+    const [alone] = parsePrometheusTextFormat(`${line}\n`);
+    const sample = alone?.metrics[0];
+    if (!alone || !sample) throw new Error(`not a sample: ${line}`);
+    const family = declared.has(alone.name) ? alone.name : SUFFIXES.map((s) => (alone.name.endsWith(s) ? alone.name.slice(0, -s.length) : '')).find((f) => f && types.get(f) === 'histogram' && declared.has(f));
+    if (!family) throw new Error(`sample before its # TYPE: ${line}`);
+    const labels = sample.labels ?? {};
+    const key = seriesKey(alone.name, labels);
     if (seen.has(key)) throw new Error(`series repeated: ${line}`);
     seen.add(key);
-    samples.push({ name, labels, value: parseValue(m[3]!, line) });
+    samples.push({ name: alone.name, labels, value: num(sample.value, line) });
   }
   checkHistograms(types, samples);
+
   const matches = (s: Sample, labels: Record<string, string>) => Object.entries(labels).every(([k, v]) => s.labels[k] === v);
   return {
     types,
+    help,
     samples,
     value: (name, labels = {}) =>
       samples.find((s) => s.name === name && Object.keys(s.labels).length === Object.keys(labels).length && matches(s, labels))?.value,
@@ -102,10 +90,10 @@ function checkHistograms(types: Map<string, string>, samples: Sample[]): void {
     const counts = new Map<string, number>();
     for (const s of samples) {
       const { le, ...rest } = s.labels;
-      const key = JSON.stringify(Object.entries(rest).sort());
+      const key = seriesKey('', rest);
       if (s.name === `${family}_bucket`) {
         if (le === undefined) throw new Error(`${family}_bucket without le`);
-        series.set(key, [...(series.get(key) ?? []), { le: parseValue(le, le), value: s.value }]);
+        series.set(key, [...(series.get(key) ?? []), { le: num(le, `${family} le`), value: s.value }]);
       } else if (s.name === `${family}_count`) counts.set(key, s.value);
     }
     for (const [key, buckets] of series) {
