@@ -85,7 +85,7 @@ describe('no gateway (no responders)', () => {
     await waitUntil(() => eventsOf(events, ghost).some((e) => e.kind === 'failed'), 20_000, 'failed event');
     const failed = eventsOf(events, ghost).find((e) => e.kind === 'failed')!;
     assert.match(failed.cause ?? '', /^setup_failed:\w+:ari_unavailable$/);
-    assert.ok(Date.parse(failed.at) - publishedAt >= 1400, 'retried for GATEWAY_WAIT_MS first');
+    assert.ok(Date.parse(failed.at) - publishedAt >= 1400, `retried for GATEWAY_WAIT_MS first (failed after ${Date.parse(failed.at) - publishedAt} ms: ${failed.cause})`);
     await waitUntil(async () => (await callKeys(stack.nc)).length === 0, 5000, 'call state emptied');
 
     await stack.startGateway();

@@ -72,9 +72,13 @@ export const GatewayStatsData = z.looseObject({
     stored: Count.default(0),
     /** Acknowledged as a duplicate of an event stored before (same message id). */
     duplicates: Count.default(0),
-    /** Refused by JetStream, answered "no responders", or not acknowledged in time. */
+    /** Attempts refused by JetStream, answered "no responders", or not acknowledged in time. */
     failed: Count.default(0),
-  }).default({ published: 0, stored: 0, duplicates: 0, failed: 0 }),
+    /** StasisStart/StasisEnd published again (same message id) after a failed attempt. */
+    retried: Count.default(0),
+    /** Given up (not stored within the retry period): no controller will see them. */
+    lost: Count.default(0),
+  }).default({ published: 0, stored: 0, duplicates: 0, failed: 0, retried: 0, lost: 0 }),
 });
 export type GatewayStatsData = z.infer<typeof GatewayStatsData>;
 

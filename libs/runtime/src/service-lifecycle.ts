@@ -27,6 +27,8 @@ export interface ServiceContext<C> {
   onStop(fn: () => Promise<void> | void): void;
   /** Retries `fn` every `intervalMs` until it resolves; rejects with StartAborted on a stop signal. */
   retry<T>(what: string, fn: () => Promise<T>, intervalMs: number): Promise<T>;
+  /** Something the service cannot run without failed outside start(): log it, exit 1. */
+  fatal(err: unknown, msg: string): void;
 }
 
 export interface ServiceDefinition<S extends z.ZodType> {
@@ -104,6 +106,7 @@ export function runService<S extends z.ZodType>(def: ServiceDefinition<S>): void
       cleanups.push(fn);
     },
     retry: (what, fn, intervalMs) => retryQuietly(log, aborter.signal, what, fn, intervalMs),
+    fatal,
   };
 
   def.start(ctx).then(

@@ -68,15 +68,21 @@ export function createAriHttp({ baseUrl, authorization, timeoutMs }: AriHttpOpti
           clearTimeout(timer);
           resolve(timedOut ? timeout(timeoutMs) : toFailure(err));
         };
-        const req = send({ ...target, method: route.method, path: `${prefix}${route.path}${queryString(route.query)}` }, (res) => {
-          readBody(res).then(
-            (body) => {
-              clearTimeout(timer);
-              resolve(toOutcome(res, body));
-            },
-            fail,
-          );
-        });
+        let req: ReturnType<typeof send>;
+        try {
+          req = send({ ...target, method: route.method, path: `${prefix}${route.path}${queryString(route.query)}` }, (res) => {
+            readBody(res).then(
+              (body) => {
+                clearTimeout(timer);
+                resolve(toOutcome(res, body));
+              },
+              fail,
+            );
+          });
+        } catch (err) {
+          // Refused before anything was sent (e.g. an invalid header): ours, not ARI's.
+          return resolve(toFailure(err));
+        }
         const timer = setTimeout(() => {
           timedOut = true;
           req.destroy();
@@ -127,11 +133,24 @@ function timeout(timeoutMs: number): AriOutcome {
   return { ok: false, error: { code: ErrorCode.Timeout, message: `ARI did not answer within ${timeoutMs} ms` } };
 }
 
-/** A network error (ECONNREFUSED, ECONNRESET...) means ARI is unreachable; anything else is ours. */
-function toFailure(err: unknown): AriOutcome {
+/** Errors of the connection itself: ARI is down, restarting or unreachable (retrying may help). */
+const NETWORK_ERRORS = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH',
+  'ENETDOWN', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL',
+]);
+
+/**
+ * A network error means ARI is unreachable (`ari_unavailable`, which teardown retries); an answer
+ * that is not HTTP (parser errors, `HPE_*`) is a broken ARI (`ari_error`); anything else, e.g. a
+ * header we could not even send (`ERR_INVALID_CHAR`), is ours (`internal`, cause logged).
+ */
+export function toFailure(err: unknown): AriOutcome {
   const code: unknown = err !== null && typeof err === 'object' && 'code' in err ? err.code : undefined;
-  if (typeof code === 'string') {
+  if (typeof code === 'string' && NETWORK_ERRORS.has(code)) {
     return { ok: false, error: { code: ErrorCode.AriUnavailable, message: `ARI unreachable (${code})` } };
+  }
+  if (typeof code === 'string' && code.startsWith('HPE_')) {
+    return { ok: false, error: { code: ErrorCode.AriError, message: `ARI answered something that is not HTTP (${code})` } };
   }
   return { ok: false, error: { code: ErrorCode.Internal, message: 'unexpected failure calling ARI' }, cause: err };
 }

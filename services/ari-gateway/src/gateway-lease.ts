@@ -8,6 +8,7 @@
  * two gateways never hold it at once.
  */
 import { isKvConflict, type Logger } from '@avb/runtime';
+
 import type { KV } from 'nats';
 
 export interface LeaseOptions {
@@ -39,6 +40,8 @@ export function startLease(opts: LeaseOptions): Lease {
   let term = 0;
   let tickTimer: NodeJS.Timeout | undefined;
   let fenceTimer: NodeJS.Timeout | undefined;
+  /** The renewal or acquisition in flight: stop() waits for it, so it releases the newest revision. */
+  let inFlight: Promise<void> | undefined;
   const value = new TextEncoder().encode(holder);
   const tickMs = Math.max(50, Math.floor(ttlMs / RENEWS_PER_TTL));
 
@@ -87,16 +90,22 @@ export function startLease(opts: LeaseOptions): Lease {
       if (held && term === myTerm && isKvConflict(err)) lose('another gateway holds the lease');
       else if (!isKvConflict(err)) log.debug({ err }, 'lease request failed');
     } finally {
-      if (!stopped) tickTimer = setTimeout(() => void tick(), tickMs);
+      if (!stopped) tickTimer = setTimeout(run, tickMs);
     }
   };
-  void tick();
+  const run = () => {
+    inFlight = tick().finally(() => (inFlight = undefined));
+  };
+  run();
 
   return {
     held: () => held,
     async stop() {
       stopped = true;
       clearTimeout(tickTimer);
+      // A renewal in flight would leave the revision we delete with stale: the delete would
+      // conflict and the standby would wait out a whole TTL.
+      await inFlight;
       clearTimeout(fenceTimer);
       if (!held) return;
       held = false;

@@ -6,8 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { GatewayConfig, subjects } from '@avb/contracts';
-import { connectNats, createLogger, loadConfigOrExit, onShutdown, redactUrl, untilDone } from '@avb/runtime';
+import { GatewayConfig, gatewayLeaseKey, subjects } from '@avb/contracts';
+import { redactUrl, runService, StartAborted } from '@avb/runtime';
 import { ariEndpoint } from './ari-endpoint.js';
 import { createAriHttp } from './ari-http.js';
 import { startAriSocket, type AriSocket } from './ari-socket.js';
@@ -25,109 +25,110 @@ const JETSTREAM_RETRY_MS = 2_000;
 /** The stream is checked this often even when nothing hints that it is gone. */
 const TOPOLOGY_RECHECK_MS = 30_000;
 
-const config = loadConfigOrExit(SERVICE_NAME, GatewayConfig, process.env);
-const log = createLogger(SERVICE_NAME, config.LOG_LEVEL);
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-const app = config.ARI_APP;
-const node = config.ARI_NODE;
-const instance = `${hostname()}-${process.pid}-${Date.now().toString(36)}`;
-const endpoint = ariEndpoint(config.ARI_BASE_URL, app, config.ARI_USER, config.ARI_PASSWORD);
+runService({
+  name: SERVICE_NAME,
+  schema: GatewayConfig,
+  nats: (config) => config.nats,
+  stopTimeoutMs: (config) => 2 * config.SHUTDOWN_GRACE_MS + 10_000,
+  async start({ config, log, signal, connect, retry, fatal }) {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    const app = config.ARI_APP;
+    const node = config.ARI_NODE;
+    const instance = `${hostname()}-${process.pid}-${Date.now().toString(36)}`;
+    const endpoint = ariEndpoint(config.ARI_BASE_URL, app, config.ARI_USER, config.ARI_PASSWORD);
+    log.info({ app, node, instance, ari: redactUrl(endpoint.restBase), version }, 'starting');
+    const nc = await connect(`${SERVICE_NAME}-${node}`);
+    const stats = createGatewayStats();
+    const publish = createSafePublish({
+      nc, maxBufferedBytes: config.NATS_PUBLISH_BUFFER_BYTES, onFailed: (reason) => stats.publishFailed(reason), log: log.child({ feature: 'publish' }),
+    });
+    const jsLog = log.child({ feature: 'jetstream' });
+    const topology = keepStreamTopology(nc, {
+      app,
+      stream: config.EVENTS_STREAM,
+      maxAgeS: config.EVENTS_MAX_AGE_S,
+      maxBytes: config.EVENTS_MAX_BYTES,
+      duplicateWindowS: config.EVENTS_DUPLICATE_WINDOW_S,
+      minIntervalMs: JETSTREAM_RETRY_MS,
+      recheckMs: TOPOLOGY_RECHECK_MS,
+      log: jsLog,
+    });
+    const stream = createStreamPublisher(nc, node, publish, () => topology.recheckSoon());
+    const status = createStatusTracker({ app, node, instance, publish, log: log.child({ feature: 'status' }) });
+    const relay = createEventRelay({ app, node, publish: stream.publish, stats, log: log.child({ feature: 'relay' }) });
+    status.set('standby', 'waiting for the node lease');
 
-// Registered first so a SIGTERM while NATS is still unreachable also ends with exit 0.
-const shutdown = { stop: async (): Promise<void> => undefined };
-onShutdown(log, () => shutdown.stop(), 2 * config.SHUTDOWN_GRACE_MS + 10_000);
+    const commands = await startCommandService({
+      nc, app, node, instance, version, stats,
+      ari: createAriHttp({ baseUrl: endpoint.restBase, authorization: endpoint.authorization, timeoutMs: config.ARI_HTTP_TIMEOUT * 1000 }),
+      statsData: () => {
+        const { state, since, reason } = status.current();
+        // Shape: GatewayStatsData in @avb/contracts (read by the health service).
+        return { app, node, instance, ari: { state, since, reason }, role: lease?.held() ? 'active' : 'standby', stream: stream.counters(), ...stats.snapshot() };
+      },
+      log: log.child({ feature: 'commands' }),
+    });
+    log.info({ subject: subjects.ariCommands(app, node) }, 'ready');
 
-log.info({ app, node, instance, ari: redactUrl(endpoint.restBase), version }, 'starting');
-const nc = await connectNats({ nats: config.nats, name: `${SERVICE_NAME}-${node}`, log });
-const stats = createGatewayStats();
-const publish = createSafePublish({
-  nc, maxBufferedBytes: config.NATS_PUBLISH_BUFFER_BYTES, onFailed: (reason) => stats.publishFailed(reason), log: log.child({ feature: 'publish' }),
-});
-const jsLog = log.child({ feature: 'jetstream' });
-const topology = keepStreamTopology(nc, {
-  app,
-  stream: config.EVENTS_STREAM,
-  maxAgeS: config.EVENTS_MAX_AGE_S,
-  maxBytes: config.EVENTS_MAX_BYTES,
-  duplicateWindowS: config.EVENTS_DUPLICATE_WINDOW_S,
-  minIntervalMs: JETSTREAM_RETRY_MS,
-  recheckMs: TOPOLOGY_RECHECK_MS,
-  log: jsLog,
-});
-const stream = createStreamPublisher(nc, node, publish, () => topology.recheckSoon());
-const status = createStatusTracker({ app, node, instance, publish, log: log.child({ feature: 'status' }) });
-const relay = createEventRelay({ app, node, publish: stream.publish, stats, log: log.child({ feature: 'relay' }) });
-status.set('standby', 'waiting for the node lease');
+    const startSocket = (): AriSocket => startAriSocket({
+      url: endpoint.eventsUrl,
+      safeUrl: redactUrl(endpoint.eventsUrl),
+      authorization: endpoint.authorization,
+      pingIntervalMs: config.ARI_PING_INTERVAL_MS,
+      handshakeTimeoutMs: config.ARI_HTTP_TIMEOUT * 1000,
+      backoff: { minMs: config.ARI_RECONNECT_MIN_MS, maxMs: config.ARI_RECONNECT_MAX_MS },
+      stableAfterMs: config.ARI_RECONNECT_STABLE_MS,
+      onFrame: (data) => {
+        const type = relay.relay(data);
+        // Asterisk now sends this app's events to another socket and leaves ours open but silent.
+        // Reconnecting would steal the app back and two gateways would take it from each other in
+        // turns, so we only report it; if the socket closes later, the normal reconnect loop resumes.
+        if (type === 'ApplicationReplaced') status.set('replaced', 'another WebSocket connection took over the ARI application');
+      },
+      onState: (state, reason) => status.set(state, reason),
+      onReconnect: () => stats.reconnected(),
+      log: log.child({ feature: 'ari-socket' }),
+    });
 
-const commands = await startCommandService({
-  nc, app, node, instance, version, stats,
-  ari: createAriHttp({ baseUrl: endpoint.restBase, authorization: endpoint.authorization, timeoutMs: config.ARI_HTTP_TIMEOUT * 1000 }),
-  statsData: () => {
-    const { state, since, reason } = status.current();
-    // Shape: GatewayStatsData in @avb/contracts (read by the health service).
-    return { app, node, instance, ari: { state, since, reason }, role: lease?.held() ? 'active' : 'standby', stream: stream.counters(), ...stats.snapshot() };
-  },
-  log: log.child({ feature: 'commands' }),
-});
-log.info({ subject: subjects.ariCommands(app, node) }, 'ready');
-
-const startSocket = (): AriSocket => startAriSocket({
-  url: endpoint.eventsUrl,
-  safeUrl: redactUrl(endpoint.eventsUrl),
-  authorization: endpoint.authorization,
-  pingIntervalMs: config.ARI_PING_INTERVAL_MS,
-  handshakeTimeoutMs: config.ARI_HTTP_TIMEOUT * 1000,
-  backoff: { minMs: config.ARI_RECONNECT_MIN_MS, maxMs: config.ARI_RECONNECT_MAX_MS },
-  stableAfterMs: config.ARI_RECONNECT_STABLE_MS,
-  onFrame: (data) => {
-    const type = relay.relay(data);
-    // Asterisk now sends this app's events to another socket and leaves ours open but silent.
-    // Reconnecting would steal the app back and two gateways would take it from each other in
-    // turns, so we only report it; if the socket closes later, the normal reconnect loop resumes.
-    if (type === 'ApplicationReplaced') status.set('replaced', 'another WebSocket connection took over the ARI application');
-  },
-  onState: (state, reason) => status.set(state, reason),
-  onReconnect: () => stats.reconnected(),
-  log: log.child({ feature: 'ari-socket' }),
-});
-
-// JetStream may come up after us: the topology and the lease are retried until they work.
-const setup = new AbortController();
-let socket: AriSocket | undefined;
-let lease: Lease | undefined;
-void untilDone(async () => {
-  await topology.ensure();
-  // Lease requests time out well within the TTL, so a request lost in a NATS outage does not
-  // hold the lease loop up past the moment the lease could be taken again.
-  const leaseJs = nc.jetstream({ timeout: Math.max(250, Math.floor(config.GATEWAY_LEASE_TTL_MS / 2)) });
-  const kv = await leaseJs.views.kv(config.LEASES_BUCKET, { history: 1, ttl: config.GATEWAY_LEASE_TTL_MS });
-  if (setup.signal.aborted) return;
-  lease = startLease({
-    kv,
-    key: `${app}.${node}`,
-    holder: instance,
-    ttlMs: config.GATEWAY_LEASE_TTL_MS,
-    onAcquired: () => {
-      socket ??= startSocket();
-    },
-    onLost: (reason) => {
-      const lost = socket;
-      socket = undefined;
-      // Unless the lease came back (and a new socket started) while the old one was closing.
-      void lost?.stop().then(() => {
-        if (!socket) status.set('standby', reason);
+    // JetStream may come up after us: the topology and the lease are retried until they work.
+    let socket: AriSocket | undefined;
+    let lease: Lease | undefined;
+    retry('JetStream (nats-server must run with -js)', async () => {
+      await topology.ensure();
+      // Lease requests time out well within the TTL, so a request lost in a NATS outage does not
+      // hold the lease loop up past the moment the lease could be taken again.
+      const leaseJs = nc.jetstream({ timeout: Math.max(250, Math.floor(config.GATEWAY_LEASE_TTL_MS / 2)) });
+      const kv = await leaseJs.views.kv(config.LEASES_BUCKET, { history: 1, ttl: config.GATEWAY_LEASE_TTL_MS });
+      if (signal.aborted) return;
+      lease = startLease({
+        kv,
+        key: gatewayLeaseKey(app, node),
+        holder: instance,
+        ttlMs: config.GATEWAY_LEASE_TTL_MS,
+        onAcquired: () => {
+          socket ??= startSocket();
+        },
+        onLost: (reason) => {
+          const lost = socket;
+          socket = undefined;
+          // Unless the lease came back (and a new socket started) while the old one was closing.
+          void lost?.stop().then(() => {
+            if (!socket) status.set('standby', reason);
+          });
+        },
+        log: log.child({ feature: 'lease' }),
       });
-    },
-    log: log.child({ feature: 'lease' }),
-  });
-}, JETSTREAM_RETRY_MS, (err) => jsLog.error({ err }, 'JetStream not available (is nats-server running with -js?); retrying'), setup.signal);
+    }, JETSTREAM_RETRY_MS).catch((err: unknown) => {
+      if (!(err instanceof StartAborted)) fatal(err, 'cannot set up the event stream and the lease');
+    });
 
-shutdown.stop = async () => {
-  setup.abort();
-  topology.stop();
-  await commands.stop(config.SHUTDOWN_GRACE_MS);
-  await socket?.stop();
-  await lease?.stop();
-  stream.stop();
-  await nc.drain();
-};
+
+    return async () => {
+      topology.stop();
+      await commands.stop(config.SHUTDOWN_GRACE_MS);
+      await socket?.stop();
+      await lease?.stop();
+      stream.stop();
+    };
+  },
+});

@@ -2,14 +2,17 @@
  * Publishes relayed events so the JetStream event stream stores each exactly once: every
  * message carries a `Nats-Msg-Id` derived from the frame's bytes (a re-published frame, after a
  * retry or a replay, is the same bytes and is dropped by the stream's duplicate window). The
- * publish itself is a plain one (core subscribers, `nats sub 'ari.>'`, see it at once). For the
- * events calls are driven by (StasisStart, StasisEnd) the stream's acknowledgement comes back on
- * one inbox and is counted, so nothing on the hot path waits for storage and a stream that stops
- * storing is noticed; the other events (most of the traffic) are published without asking for
- * one. While NATS is reconnecting, publishing is bounded by the safe publisher.
+ * publish itself is a plain one (core subscribers, `nats sub 'ari.>'`, see it at once).
+ *
+ * The events calls are driven by (StasisStart, StasisEnd) must reach the stream: each asks for
+ * the stream's acknowledgement on its own reply subject and is published again, with the same
+ * id, until it is stored (an error, "no responders" or no answer within the ack timeout counts
+ * as a failed attempt), for at most `retryForMs` (well inside the duplicate window). Nothing on
+ * the relay path waits for storage. The other events (most of the traffic) ask for no ack.
+ * While NATS is reconnecting, publishing is bounded by the safe publisher.
  */
 import { createHash } from 'node:crypto';
-import { createInbox, headers, type NatsConnection, type Subscription } from 'nats';
+import { createInbox, headers, type MsgHdrs, type NatsConnection, type Subscription } from 'nats';
 import type { Publish } from './safe-publish.js';
 
 export interface StreamCounters {
@@ -17,8 +20,12 @@ export interface StreamCounters {
   /** Acknowledged as stored (only StasisStart and StasisEnd ask). */
   stored: number;
   duplicates: number;
-  /** Refused by JetStream (e.g. no stream, limits) or answered "no responders". */
+  /** Attempts the stream did not store: refused, "no responders", or no ack in time. */
   failed: number;
+  /** Attempts after the first. */
+  retried: number;
+  /** Given up after `retryForMs` (or dropped at stop): never stored. */
+  lost: number;
 }
 
 export interface StreamPublisher {
@@ -27,65 +34,103 @@ export interface StreamPublisher {
   stop(): void;
 }
 
+export interface StreamPublisherOptions {
+  ackTimeoutMs?: number;
+  /** How long an unstored event is published again; below EVENTS_DUPLICATE_WINDOW_S. */
+  retryForMs?: number;
+  /** Events waiting for storage at most; beyond, the oldest is given up (counted lost). */
+  maxPending?: number;
+}
+
+interface Waiting {
+  id: number;
+  subject: string;
+  data: Uint8Array;
+  headers: MsgHdrs;
+  firstAt: number;
+  attempts: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
 const decoder = new TextDecoder();
-const STASIS_START = '.StasisStart';
-const STASIS_END = '.StasisEnd';
-const ACK_TIMEOUT_MS = 2000;
+const ACKED_SUFFIXES = ['.StasisStart', '.StasisEnd'];
+const RETRY_MIN_MS = 250;
+const RETRY_MAX_MS = 2000;
 
 /** Same bytes from the same node, same id: what the duplicate window needs. */
 export function eventMessageId(node: string, data: Uint8Array): string {
   return `${node}:${createHash('sha1').update(data).digest('base64url')}`;
 }
 
-/** `onFailed` hears of every event the stream did not store (it may be gone: recreate it). */
-export function createStreamPublisher(nc: NatsConnection, node: string, send: Publish, onFailed: () => void): StreamPublisher {
-  const counters: StreamCounters = { published: 0, stored: 0, duplicates: 0, failed: 0 };
-  const failed = (count = 1) => {
-    counters.failed += count;
-    onFailed();
+/** `onFailed` hears of every failed attempt (the stream may be gone: recreate it). */
+export function createStreamPublisher(
+  nc: NatsConnection, node: string, send: Publish, onFailed: () => void, opts: StreamPublisherOptions = {},
+): StreamPublisher {
+  const ackTimeoutMs = opts.ackTimeoutMs ?? 2000;
+  const retryForMs = opts.retryForMs ?? 60_000;
+  const maxPending = opts.maxPending ?? 20_000;
+  const counters: StreamCounters = { published: 0, stored: 0, duplicates: 0, failed: 0, retried: 0, lost: 0 };
+  const waiting = new Map<number, Waiting>();
+  const inbox = createInbox();
+  let nextId = 0;
+
+  const settle = (w: Waiting) => {
+    clearTimeout(w.timer);
+    waiting.delete(w.id);
   };
-  // With the stream gone and subscribers on the subject, nobody answers at all: acks that stay
-  // missing for ACK_TIMEOUT_MS count as failures.
-  let pending = 0;
-  let waitingSince = 0;
-  const watchdog = setInterval(() => {
-    if (pending > 0 && Date.now() - waitingSince > ACK_TIMEOUT_MS) {
-      const missing = pending;
-      pending = 0;
-      failed(missing);
+  const attempt = (w: Waiting) => {
+    w.attempts += 1;
+    if (w.attempts > 1) counters.retried += 1;
+    send(w.subject, w.data, { headers: w.headers, reply: `${inbox}.${w.id}` });
+    w.timer = setTimeout(() => failedAttempt(w), ackTimeoutMs);
+  };
+  const failedAttempt = (w: Waiting) => {
+    clearTimeout(w.timer);
+    counters.failed += 1;
+    onFailed();
+    if (Date.now() - w.firstAt > retryForMs) {
+      counters.lost += 1;
+      return settle(w);
     }
-  }, ACK_TIMEOUT_MS / 2);
-  watchdog.unref();
-  const ackSubject = createInbox();
-  const acks: Subscription = nc.subscribe(ackSubject, {
+    const backoff = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (w.attempts - 1));
+    w.timer = setTimeout(() => attempt(w), backoff);
+  };
+
+  // One subscription for every ack; the token after the inbox says which event it is for. An ack
+  // for an event already settled (a late one, after a retry was stored) changes nothing.
+  const acks: Subscription = nc.subscribe(`${inbox}.*`, {
     callback: (err, msg) => {
       if (err) return;
-      pending = Math.max(0, pending - 1);
-      waitingSince = Date.now();
-      if (msg.headers?.hasError || msg.data.length === 0) return failed();
-      const text = decoder.decode(msg.data);
-      if (text.includes('"error"')) failed();
-      else if (text.includes('"duplicate":true')) counters.duplicates += 1;
+      const w = waiting.get(Number(msg.subject.slice(inbox.length + 1)));
+      if (!w) return;
+      const text = msg.data.length === 0 ? '' : decoder.decode(msg.data);
+      if (msg.headers?.hasError || text === '' || text.includes('"error"')) return failedAttempt(w);
+      if (text.includes('"duplicate":true')) counters.duplicates += 1;
       else counters.stored += 1;
+      settle(w);
     },
   });
+
   return {
     publish(subject, data) {
       const h = headers();
       h.set('Nats-Msg-Id', eventMessageId(node, data));
-      const acked = subject.endsWith(STASIS_START) || subject.endsWith(STASIS_END);
-      if (acked) {
-        if (pending === 0) waitingSince = Date.now();
-        pending += 1;
-        send(subject, data, { headers: h, reply: ackSubject });
-      } else {
-        send(subject, data, { headers: h });
-      }
       counters.published += 1;
+      if (!ACKED_SUFFIXES.some((s) => subject.endsWith(s))) return send(subject, data, { headers: h });
+      if (waiting.size >= maxPending) {
+        const oldest = waiting.values().next().value as Waiting;
+        counters.lost += 1;
+        settle(oldest);
+      }
+      const w: Waiting = { id: nextId++, subject, data, headers: h, firstAt: Date.now(), attempts: 0, timer: undefined };
+      waiting.set(w.id, w);
+      attempt(w);
     },
     counters: () => ({ ...counters }),
     stop: () => {
-      clearInterval(watchdog);
+      for (const w of waiting.values()) clearTimeout(w.timer);
+      counters.lost += waiting.size;
+      waiting.clear();
       acks.unsubscribe();
     },
   };

@@ -37,8 +37,9 @@ export function createAriCommands(nc: NatsConnection, app: string, opts: AriComm
     for (;;) {
       const outcome = await mux.request(subject, payload, opts.timeoutMs);
       if (outcome.ok) return outcome.data;
-      if (outcome.reason !== 'no_responders' || Date.now() + NO_RESPONDERS_RETRY_STEP_MS > deadline) throw failure(outcome.reason, node);
-      await new Promise((r) => setTimeout(r, NO_RESPONDERS_RETRY_STEP_MS));
+      const left = deadline - Date.now();
+      if (outcome.reason !== 'no_responders' || left <= 0) throw failure(outcome.reason, node);
+      await new Promise((r) => setTimeout(r, Math.min(NO_RESPONDERS_RETRY_STEP_MS, left)));
     }
   };
   return {

@@ -24,6 +24,9 @@ const encode = (state: CallState) => encoder.encode(JSON.stringify(state));
 
 /** How long a count of the active calls is reused (the status endpoint asks for it). */
 const COUNT_CACHE_MS = 5000;
+/** Messages pulled at a time by list(), and how long it waits for one before it has them all. */
+const LIST_BATCH = 1000;
+const LIST_IDLE_MS = 300;
 /** KV operation header: deletes and purges are markers, not entries. */
 const KV_OPERATION = 'KV-Operation';
 
@@ -105,39 +108,62 @@ export class CallStore implements StorePort {
     return true;
   }
 
-  /**
-   * Every call of a node (or of all nodes), as of now: the newest message of each key, read in
-   * one pass by an ordered consumer until the stream says nothing is pending. (nats.js's KV
-   * watch can signal "initialized" before watch() returns, and a reader waiting for that signal
-   * then reads nothing although the bucket is full.)
-   */
+  /** Every call of a node (or of all nodes), as of now. */
   async list(node?: string): Promise<StoredCall[]> {
-    const consumer = await this.js.consumers.get(this.stream, {
-      filterSubjects: jetStreamNames.kvSubject(this.bucket, callStateKeys.calls(node)),
-      deliver_policy: DeliverPolicy.LastPerSubject,
-    });
-    if ((await consumer.info()).num_pending === 0) return [];
-    const calls = new Map<string, StoredCall>();
-    const messages = await consumer.consume();
-    try {
-      for await (const m of messages) {
-        const stored = decodeMessage(m);
-        if (stored) calls.set(m.subject, stored);
-        else calls.delete(m.subject);
-        if (m.info.pending === 0) break;
-      }
-    } finally {
-      messages.stop();
-      await consumer.delete().catch(() => undefined);
+    const calls: StoredCall[] = [];
+    for (const m of await this.readLast(callStateKeys.calls(node), false)) {
+      const stored = decodeMessage(m);
+      if (stored) calls.push(stored);
     }
-    return [...calls.values()];
+    return calls;
   }
 
   /** The nodes that have calls in the bucket (keys only: no entry's value is read). */
   async nodes(): Promise<Set<string>> {
     const nodes = new Set<string>();
-    for await (const key of await this.kv.keys(callStateKeys.calls())) nodes.add(key.split('.')[1]!);
+    const prefix = jetStreamNames.kvSubject(this.bucket, '');
+    for (const m of await this.readLast(callStateKeys.calls(), true)) {
+      if (!isMarker(m)) nodes.add(m.subject.slice(prefix.length).split('.')[1]!);
+    }
     return nodes;
+  }
+
+  /**
+   * The newest message of each key matching `filter`, read in one pass by an ordered consumer:
+   * as many as it had pending when it was made, or until the stream says nothing more is
+   * pending, or until it has been idle for a moment (a key purged meanwhile is never
+   * delivered). nats.js's KV watch and keys() wait for a "nothing pending" that a purge can
+   * swallow, and the watch can signal "initialized" before it returns: a reader waiting for it
+   * then read nothing although the bucket was full, and live calls looked orphaned.
+   */
+  private async readLast(filter: string, headersOnly: boolean): Promise<JsMsg[]> {
+    const consumer = await this.js.consumers.get(this.stream, {
+      filterSubjects: jetStreamNames.kvSubject(this.bucket, filter),
+      deliver_policy: DeliverPolicy.LastPerSubject,
+      headers_only: headersOnly,
+    });
+    let remaining = (await consumer.info()).num_pending;
+    const last = new Map<string, JsMsg>();
+    if (remaining === 0) return [];
+    const messages = await consumer.consume({ max_messages: Math.min(remaining, LIST_BATCH) });
+    let idle: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => messages.stop(), LIST_IDLE_MS);
+    };
+    arm();
+    try {
+      for await (const m of messages) {
+        arm();
+        last.set(m.subject, m);
+        remaining -= 1;
+        if (remaining <= 0 || m.info.pending === 0) break;
+      }
+    } finally {
+      clearTimeout(idle);
+      messages.stop();
+    }
+    return [...last.values()];
   }
 
   /** When this node was last reconciled, with the entry's revision (0 when never). */
@@ -180,8 +206,11 @@ function decodeEntry(entry: KvEntry | null): StoredCall | undefined {
   return decodeState(entry.value, entry.revision);
 }
 
-function decodeMessage(m: JsMsg): StoredCall | undefined {
+function isMarker(m: JsMsg): boolean {
   const op = m.headers?.get(KV_OPERATION);
-  if (op === 'DEL' || op === 'PURGE') return undefined;
-  return decodeState(m.data, m.seq);
+  return op === 'DEL' || op === 'PURGE';
+}
+
+function decodeMessage(m: JsMsg): StoredCall | undefined {
+  return isMarker(m) ? undefined : decodeState(m.data, m.seq);
 }

@@ -42,6 +42,8 @@ export const FAMILIES = {
   avb_ari_publish_failures_total: counter('Events and status messages the gateways could not publish on NATS, by reason (too_large, nats_down_buffer_full, ...).'),
   avb_event_stream_published_total: counter('Events the gateways published into the JetStream event stream.'),
   avb_event_stream_acks_total: counter('The event stream\'s answers to the events that ask for one (StasisStart, StasisEnd), by outcome: stored, duplicate, failed (refused, or none in time).'),
+  avb_event_stream_retries_total: counter('StasisStart and StasisEnd events published again, with the same message id, after the stream did not store them.'),
+  avb_event_stream_lost_total: counter('StasisStart and StasisEnd events given up after the retry period without being stored.'),
 } as const satisfies Record<string, Family>;
 
 export type FamilyName = keyof typeof FAMILIES;

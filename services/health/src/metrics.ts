@@ -66,6 +66,8 @@ function gatewayMetrics(fallbackNode: string | undefined, d: GatewayStatsData): 
     family('avb_ari_publish_failures_total', samples(Object.entries(d.publishFailed), 'reason', at)),
     family('avb_event_stream_published_total', [{ labels: at, value: d.stream.published }]),
     family('avb_event_stream_acks_total', samples([['stored', d.stream.stored], ['duplicate', d.stream.duplicates], ['failed', d.stream.failed]], 'outcome', at)),
+    family('avb_event_stream_retries_total', [{ labels: at, value: d.stream.retried }]),
+    family('avb_event_stream_lost_total', [{ labels: at, value: d.stream.lost }]),
   ];
 }
 
