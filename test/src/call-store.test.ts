@@ -46,6 +46,40 @@ describe('call state store', () => {
     assert.equal(await kv.get(callStateKeys.session(second.sessionId)), null, 'no pointer for the loser');
   });
 
+  it('a call created under the same key while the previous one is being removed survives the removal (re-entry)', async () => {
+    // The real manager, with purges held until released: the next call's create lands in between.
+    const realJsm = await nc.jetstreamManager();
+    let release: (() => void) | undefined;
+    const held = new Promise<void>((r) => (release = r));
+    const jsm = new Proxy(realJsm, {
+      get(target, prop, receiver) {
+        if (prop !== 'streams') return Reflect.get(target, prop, receiver);
+        const streams = target.streams;
+        return new Proxy(streams, {
+          get(t, p, r) {
+            if (p !== 'purge') return Reflect.get(t, p, r);
+            return async (...args: Parameters<typeof streams.purge>) => {
+              await held;
+              return t.purge(...args);
+            };
+          },
+        });
+      },
+    });
+    const slowStore = await CallStore.open(nc.jetstream(), jsm, BUCKET, 3600);
+    const first = callState('1795000002.1');
+    const revision = await slowStore.create(first);
+    const removing = slowStore.remove(first, revision);
+    const kv = await nc.jetstream().views.kv(BUCKET);
+    const key = callStateKeys.call(first.node, first.channelId);
+    for (let i = 0; i < 200 && (await kv.get(key))?.operation !== 'DEL'; i++) await sleep(5);
+    const next = { ...callState(first.channelId), channelId: first.channelId };
+    await slowStore.create(next);
+    release!();
+    await removing;
+    assert.equal((await slowStore.get(first.node, first.channelId))?.state.sessionId, next.sessionId, 'the next call is still there');
+  });
+
   it('lists every live call of a node while other calls come and go (defect 8: 0 of 40 seen)', async (t) => {
     const kv = await nc.jetstream().views.kv(BUCKET);
     const live = new Set<string>();

@@ -591,6 +591,7 @@ function onClaimed(c: Ctx): void {
 function rollback(c: Ctx): void {
   const { s } = c;
   const call = s.call!;
+  log(c, 'debug', 'the call is ended elsewhere (or cannot be claimed now): removing only what this actor created', { sessionId: call.ids.sessionId });
   s.phase = 'clearing';
   s.ending = { kind: 'failed', caller: 'none' };
   if (call.own && s.steps.media !== undefined && !s.gone.media) sendAri(c, 'rm_media');
@@ -665,6 +666,7 @@ function storeUnavailable(c: Ctx, op: StoreOp): void {
 /** A compare-and-set lost: read what is there now and decide again. */
 function reread(c: Ctx): void {
   const { s } = c;
+  log(c, 'debug', 'compare-and-set lost; reading the call state again', { phase: s.phase, sessionId: s.call?.ids.sessionId });
   s.attempts += 1;
   if (s.attempts > MAX_ATTEMPTS) return retryLater(c, 'call state keeps changing');
   s.claimSent = false;

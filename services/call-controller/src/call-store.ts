@@ -12,7 +12,7 @@
  */
 import { CallState, callStateKeys, jetStreamNames } from '@avb/contracts';
 import { isKvConflict } from '@avb/runtime';
-import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg, type KV, type KvEntry } from 'nats';
+import { DeliverPolicy, headers, type JetStreamClient, type JetStreamManager, type JsMsg, type KV, type KvEntry } from 'nats';
 import type { StorePort } from './call-actor.js';
 import type { StoredCall } from './call-machine.js';
 
@@ -74,11 +74,20 @@ export class CallStore implements StorePort {
     return this.kv.update(callStateKeys.call(state.node, state.channelId), encode(state), revision);
   }
 
-  /** Deletes the call if it is still at `revision` (else rejects: conflict), with its pointer. */
+  /**
+   * Deletes the call if it is still at `revision` (else rejects: conflict), with its pointer.
+   * The key's messages are purged only up to the delete marker: a caller that enters Stasis
+   * again has a new entry under the same key within milliseconds, and it must survive.
+   */
   async remove(state: CallState, revision: number): Promise<void> {
-    const key = callStateKeys.call(state.node, state.channelId);
-    await this.kv.delete(key, { previousSeq: revision });
-    await Promise.all([this.purge(key), this.purge(callStateKeys.session(state.sessionId))]);
+    const subject = jetStreamNames.kvSubject(this.bucket, callStateKeys.call(state.node, state.channelId));
+    const h = headers();
+    h.set(KV_OPERATION, 'DEL');
+    const marker = await this.js.publish(subject, undefined, { headers: h, expect: { lastSubjectSequence: revision } });
+    await Promise.all([
+      this.jsm.streams.purge(this.stream, { filter: subject, seq: marker.seq + 1 }),
+      this.purge(callStateKeys.session(state.sessionId)),
+    ]);
   }
 
   /** Points `session.<uuid>` at the call's key: written once the call key is ours. */
