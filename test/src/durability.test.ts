@@ -75,12 +75,13 @@ describe('the event stream', () => {
     const jsm = await stack.nc.jetstreamManager();
     await jsm.streams.delete('ARI_EVENTS');
     // Calls keep coming: the stream no longer acknowledges their StasisStart, which tells the
-    // gateway it is gone. This caller arrives while there is no stream: its event is lost, and
-    // it waits until it hangs up (reconciliation would end it if it never did).
+    // gateway it is gone. This caller arrives while there is no stream: the gateway publishes
+    // its StasisStart again until the stream (made again) stores it, so it is served (defect 9).
     const lost = stack.sim.placeCall();
     await waitUntil(async () => (await jsm.streams.info('ARI_EVENTS').then(() => true, () => false)), 10_000, 'stream recreated');
     await waitUntil(async () => (await jsm.consumers.info('ARI_EVENTS', 'call-controller_ai_app_StasisStart').then(() => true, () => false)), 10_000, 'consumers recreated');
     await sleep(2500); // the controllers resume pulling
+    await stack.sim.waitFor(() => lost.bridgedAt !== undefined, 15_000, 'the caller who arrived while the stream was gone is served');
     const call = stack.sim.placeCall();
     await stack.sim.waitFor(() => call.bridgedAt !== undefined, 10_000, 'call bridged after the stream came back');
     stack.sim.hangup(call.channelId);

@@ -44,6 +44,9 @@ export async function ensureEventStream(jsm: JetStreamManager, opts: EventStream
   return 'updated';
 }
 
+/** A stream younger than this was just made (again): new consumers read it from the start. */
+const NEW_STREAM_MS = 60_000;
+
 /** The Stasis event types the controllers consume durably. */
 export const CONSUMED_EVENT_TYPES: readonly ConsumedEventType[] = ['StasisStart', 'StasisEnd'];
 
@@ -56,10 +59,16 @@ export interface CallConsumerOptions {
 }
 
 /**
- * The durable consumers of one app. New consumers start with the events stored from now on;
- * an existing one keeps its position, so events stored while no controller ran are delivered.
+ * The durable consumers of one app. A new consumer starts with the events stored from now on
+ * (from the first one when the stream itself is new); an existing one keeps its position, so
+ * events stored while no controller ran are delivered.
  */
 export async function ensureCallConsumers(jsm: JetStreamManager, opts: CallConsumerOptions): Promise<void> {
+  let created: number | undefined;
+  const streamIsNew = async () => {
+    created ??= Date.parse((await jsm.streams.info(opts.stream)).created);
+    return Date.now() - created < NEW_STREAM_MS;
+  };
   for (const type of CONSUMED_EVENT_TYPES) {
     const name = jetStreamNames.callConsumer(opts.app, type);
     const settings: Partial<ConsumerConfig> = {
@@ -78,7 +87,10 @@ export async function ensureCallConsumers(jsm: JetStreamManager, opts: CallConsu
         durable_name: name,
         filter_subject: subjects.ariEvent(opts.app, '*', type),
         ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.New,
+        // On a stream made a moment ago (it was lost) from its first event: what was stored, or
+        // published again by the gateway, before the consumer existed is not skipped. Otherwise
+        // from now on: an old stream's history is not replayed.
+        deliver_policy: (await streamIsNew()) ? DeliverPolicy.All : DeliverPolicy.New,
       });
     } else if (opts.update && info.config.ack_wait !== settings.ack_wait) {
       await jsm.consumers.update(opts.stream, name, settings);
