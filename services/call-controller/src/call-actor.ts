@@ -183,7 +183,10 @@ export class CallActor {
   private fail(err: unknown, message: Message): void {
     this.log.error({ err, message: message.type, phase: this.state.phase }, 'call machine failed; its events are handed back');
     const { job, queue } = this.state;
-    for (const held of [job?.held ?? [], ...queue.map((j) => j.held)]) for (const d of held) this.handBack(d);
+    const refs = [job?.held ?? [], ...queue.map((j) => j.held)].flat();
+    // The message being handled and those waiting behind it hold events the state never saw.
+    for (const m of [message, ...this.inbox]) if ('delivery' in m) refs.push(m.delivery);
+    for (const d of new Set(refs)) this.handBack(d);
     this.finish();
   }
 

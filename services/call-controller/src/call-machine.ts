@@ -244,11 +244,14 @@ export function sameEntry(a: CallEntry | undefined, b: CallEntry | undefined): b
   return a.dialplan === b.dialplan;
 }
 
-/** A StasisEnd ends the call of an entry when it left from there, after that entry began. */
+/**
+ * A StasisEnd ends a call whose stay began before it: the stay it left, or an earlier one the
+ * caller is past as well. Without both sequence numbers, only the stay it left from there.
+ */
 export function endApplies(end: CallEntry | undefined, call: CallEntry | undefined): boolean {
   if (!end || !call) return true;
-  if (end.dialplan !== call.dialplan) return false;
-  return end.seq === undefined || call.seq === undefined || end.seq > call.seq;
+  if (end.seq !== undefined && call.seq !== undefined) return end.seq > call.seq;
+  return end.dialplan === call.dialplan;
 }
 
 /** `a` began after `b` (both sequence numbers known). */

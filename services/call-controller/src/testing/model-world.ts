@@ -99,7 +99,11 @@ export class World {
   private uuidCount = 0;
   private clock = 1_000_000;
 
-  constructor(private readonly mediaFailureAction: 'hangup' | 'continue' = 'hangup') {}
+  constructor(
+    private readonly mediaFailureAction: 'hangup' | 'continue' = 'hangup',
+    /** For tests of the actor runtime: a publish that throws, fresh ids that fail. */
+    private readonly faults: { publish?: () => void; uuid?: () => void } = {},
+  ) {}
 
   // ---- instances ----------------------------------------------------------------------------
 
@@ -116,13 +120,19 @@ export class World {
         },
         now: () => (this.clock += 1),
         mono: () => this.clock,
-        uuid: () => `00000000-0000-4000-8000-${String(++this.uuidCount).padStart(12, '0')}`,
+        uuid: () => {
+          this.faults.uuid?.();
+          return `00000000-0000-4000-8000-${String(++this.uuidCount).padStart(12, '0')}`;
+        },
       },
       ari,
       store,
       isConflict: (err) => err instanceof ConflictError,
       codeOf: (err) => (err instanceof CommandError ? err.code : 'internal'),
-      publish: (event) => void this.events.push(event),
+      publish: (event) => {
+        this.faults.publish?.();
+        this.events.push(event);
+      },
       clock: {
         setTimeout: (fn, _ms) => {
           const t = { id: this.nextId++, instance: id, fn };
