@@ -31,10 +31,14 @@ describe('durable event consumption', () => {
     await ensureCallConsumers(jsm, opts);
     let recreating: (() => void) | undefined;
     let recreateCalls = 0;
+    let decoded = 0;
     const events = await consumeCallEvents(nc.jetstream(), {
       stream: 'EV_TEST',
       app: 'app5',
-      decode: () => undefined,
+      decode: () => {
+        decoded += 1;
+        return undefined;
+      },
       handlers: { onStasisStart: () => undefined, onStasisEnd: () => undefined },
       // Held until released: the stop below lands while the consumption is being made again.
       recreate: async () => {
@@ -48,11 +52,16 @@ describe('durable event consumption', () => {
     await waitUntil(async () => (await waiting()) > 0, 5000, 'pulling');
     await jsm.consumers.delete('EV_TEST', 'call-controller_app5_StasisStart');
     await waitUntil(() => recreating !== undefined, 10_000, 'consumption being started again');
-    const stopping = events.stop();
+    // stop() first hands new callers back for a moment, then stops the consumption: the
+    // restart goes on only once that has happened.
+    await events.stop();
     recreating!();
-    await stopping;
+    await sleep(1000);
+    // An event stored now must reach no one: nothing consumes after stop().
+    await nc.jetstream().publish('ari.event.app5.n1.StasisStart', new TextEncoder().encode('{}'));
     await sleep(1500);
     assert.equal(recreateCalls, 1);
+    assert.equal(decoded, 0, 'an event was consumed after stop()');
     assert.equal(await waiting(), 0, 'no pull request left open after stop()');
   });
 });
