@@ -7,3 +7,4 @@ export * from './rate-limited-log.js';
 export * from './settles-within.js';
 export * from './jetstream-topology.js';
 export * from './kv-conflict.js';
+export * from './ms-histogram.js';

@@ -3,7 +3,8 @@
  * Labels are low-cardinality on purpose: event types (bounded), drop reasons, command names;
  * never ids.
  */
-import type { CommandName, ErrorCode } from '@avb/contracts';
+import type { CommandName, ErrorCode, MsHistogram as MsHistogramData } from '@avb/contracts';
+import { MsHistogram } from '@avb/runtime';
 
 /** More distinct event types than Asterisk has means someone is inventing them; fold the rest. */
 const MAX_EVENT_TYPES = 256;
@@ -11,12 +12,6 @@ const OTHER = '_other';
 /** Upper bounds of the ARI request latency buckets, in ms. */
 export const ARI_LATENCY_BUCKETS_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] as const;
 
-/** Prometheus-style histogram: cumulative counts keyed by upper bound (ms) and `+Inf`. */
-export interface MsHistogram {
-  count: number;
-  sum: number;
-  buckets: Record<string, number>;
-}
 
 export interface CommandCounters {
   ok: number;
@@ -27,7 +22,7 @@ export interface CommandCounters {
   latencyMsSum: number;
   latencyCount: number;
   /** The same latencies as histograms, by outcome (`ok` or the error code). */
-  latencyMs: Partial<Record<'ok' | ErrorCode, MsHistogram>>;
+  latencyMs: Partial<Record<'ok' | ErrorCode, MsHistogramData>>;
 }
 
 export interface GatewayStats {
@@ -55,7 +50,7 @@ export interface StatsSnapshot {
 export function createGatewayStats(): GatewayStats {
   const eventsRelayed = new Map<string, number>();
   const framesDropped = new Map<string, number>();
-  const commands = new Map<CommandName, CommandCounters>();
+  const commands = new Map<CommandName, Omit<CommandCounters, 'latencyMs'> & { latency: Partial<Record<'ok' | ErrorCode, MsHistogram>> }>();
   let reconnects = 0;
   let unknownCommands = 0;
   const publishFailed = new Map<string, number>();
@@ -76,7 +71,7 @@ export function createGatewayStats(): GatewayStats {
     commandDone(command, outcome, ariLatencyMs) {
       let c = commands.get(command);
       if (!c) {
-        c = { ok: 0, error: 0, codes: {}, latencyMsSum: 0, latencyCount: 0, latencyMs: {} };
+        c = { ok: 0, error: 0, codes: {}, latencyMsSum: 0, latencyCount: 0, latency: {} };
         commands.set(command, c);
       }
       if (outcome === 'ok') c.ok += 1;
@@ -87,7 +82,7 @@ export function createGatewayStats(): GatewayStats {
       if (ariLatencyMs !== undefined) {
         c.latencyMsSum += ariLatencyMs;
         c.latencyCount += 1;
-        observe((c.latencyMs[outcome] ??= emptyHistogram()), ariLatencyMs);
+        (c.latency[outcome] ??= new MsHistogram(ARI_LATENCY_BUCKETS_MS)).observe(ariLatencyMs);
       }
     },
     unknownCommand() {
@@ -101,10 +96,10 @@ export function createGatewayStats(): GatewayStats {
         eventsRelayed: Object.fromEntries(eventsRelayed),
         framesDropped: Object.fromEntries(framesDropped),
         reconnects,
-        commands: Object.fromEntries([...commands].map(([k, v]) => [k, {
+        commands: Object.fromEntries([...commands].map(([k, { latency, ...v }]) => [k, {
           ...v,
           codes: { ...v.codes },
-          latencyMs: Object.fromEntries(Object.entries(v.latencyMs).map(([o, h]) => [o, { ...h, sum: round3(h.sum), buckets: { ...h.buckets } }])),
+          latencyMs: Object.fromEntries(Object.entries(latency).map(([o, h]) => [o, h.snapshot()])),
         }])),
         unknownCommands,
         publishFailed: Object.fromEntries(publishFailed),
@@ -113,15 +108,3 @@ export function createGatewayStats(): GatewayStats {
   };
 }
 
-function emptyHistogram(): MsHistogram {
-  return { count: 0, sum: 0, buckets: Object.fromEntries([...ARI_LATENCY_BUCKETS_MS.map(String), '+Inf'].map((le) => [le, 0])) };
-}
-
-function observe(h: MsHistogram, ms: number): void {
-  h.count += 1;
-  h.sum += ms;
-  for (const le of ARI_LATENCY_BUCKETS_MS) if (ms <= le) h.buckets[String(le)]! += 1;
-  h.buckets['+Inf']! += 1;
-}
-
-const round3 = (n: number) => Math.round(n * 1000) / 1000;

@@ -3,6 +3,7 @@
  * (low-cardinality: no ids). Reported as `calls` and `reconcile` of ControllerStatsData.
  */
 import type { CallEvent } from '@avb/contracts';
+import { MsHistogram } from '@avb/runtime';
 import type { ReconcileReport } from './reconciler.js';
 
 /** Upper bounds of the setup-latency buckets, in ms. */
@@ -18,16 +19,10 @@ export class CallStats {
   ended = 0;
   failed = 0;
   eventsDropped = 0;
-  /** Cumulative counts per bucket, Prometheus style; the last entry is +Inf. */
-  readonly setupBuckets = new Array<number>(SETUP_BUCKETS_MS.length + 1).fill(0);
-  setupSumMs = 0;
-  setupCount = 0;
+  private readonly setup = new MsHistogram(SETUP_BUCKETS_MS);
 
   observeSetup(ms: number): void {
-    this.setupSumMs += ms;
-    this.setupCount += 1;
-    for (let i = 0; i < SETUP_BUCKETS_MS.length; i++) if (ms <= SETUP_BUCKETS_MS[i]!) this.setupBuckets[i]! += 1;
-    this.setupBuckets[SETUP_BUCKETS_MS.length]! += 1;
+    this.setup.observe(ms);
   }
 
   /** Counts a call event this instance publishes. */
@@ -60,13 +55,7 @@ export class CallStats {
       ended: this.ended,
       failed: this.failed,
       eventsDropped: this.eventsDropped,
-      setupMs: {
-        count: this.setupCount,
-        sum: Math.round(this.setupSumMs * 1000) / 1000,
-        buckets: Object.fromEntries(
-          [...SETUP_BUCKETS_MS.map(String), '+Inf'].map((le, i) => [le, this.setupBuckets[i] ?? 0]),
-        ),
-      },
+      setupMs: this.setup.snapshot(),
     };
   }
 }

@@ -6,7 +6,7 @@
  * them. Nothing completes by itself: every reply, delivery and timer is a pending item that the
  * test picks, so any order of completion can be tried, and a run is reproduced from its choices.
  */
-import type { CallEvent, CallState, CommandName, StasisEnd, StasisStart } from '@avb/contracts';
+import { callStateKeys, type CallEvent, type CallState, type CommandName, type StasisEnd, type StasisStart } from '@avb/contracts';
 import { createLogger } from '@avb/runtime';
 import type { Delivery } from '../call-actor.js';
 import { CallActors } from '../call-actors.js';
@@ -323,7 +323,7 @@ export class World {
   // ---- KV -----------------------------------------------------------------------------------
 
   private storePort(instance: number) {
-    const key = (s: { node: string; channelId: string }) => `call.${s.node}.${s.channelId}`;
+    const key = (s: { node: string; channelId: string }) => callStateKeys.call(s.node, s.channelId);
     const read = (k: string): StoredCall | undefined => {
       const e = this.kv.get(k);
       return e ? { state: JSON.parse(e.value) as CallState, revision: e.revision } : undefined;
@@ -363,7 +363,7 @@ export class World {
         this.kv.set(`session.${state.sessionId}`, { value: key(state), revision: ++this.revision });
       }, state.sessionId),
       dropSession: (sessionId: string) => op('dropSession', () => void this.kv.delete(`session.${sessionId}`), sessionId),
-      list: (node: string) => op('list', () => [...this.kv.keys()].filter((k) => k.startsWith(`call.${node}.`)).map((k) => read(k)!)),
+      list: (node: string) => op('list', () => [...this.kv.keys()].filter((k) => k.startsWith(callStateKeys.call(node, ''))).map((k) => read(k)!)),
       refresh: async () => true,
     };
   }
