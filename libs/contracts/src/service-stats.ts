@@ -109,6 +109,8 @@ export const ControllerStatsData = z.looseObject({
   /** This instance's reconciliations (Asterisk compared with the call state), since it started. */
   reconcile: z.looseObject({
     runs: Count.default(0),
+    /** Runs that could not be done (no gateway for the node, the call state unreadable). */
+    failed: Count.default(0),
     /** Calls whose caller no longer existed, ended. */
     callsEnded: Count.default(0),
     /** Bridges of ours whose call was gone, destroyed. */
@@ -119,6 +121,6 @@ export const ControllerStatsData = z.looseObject({
     callersAdopted: Count.default(0),
     /** Live calls whose state entry was refreshed (so it does not expire). */
     callsRefreshed: Count.default(0),
-  }).default({ runs: 0, callsEnded: 0, bridgesRemoved: 0, mediaChannelsRemoved: 0, callersAdopted: 0, callsRefreshed: 0 }),
+  }).default({ runs: 0, failed: 0, callsEnded: 0, bridgesRemoved: 0, mediaChannelsRemoved: 0, callersAdopted: 0, callsRefreshed: 0 }),
 });
 export type ControllerStatsData = z.infer<typeof ControllerStatsData>;

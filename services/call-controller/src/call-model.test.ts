@@ -13,6 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { callStateKeys } from '@avb/contracts';
 import fc from 'fast-check';
 import { World } from './testing/model-world.js';
 
@@ -84,7 +85,7 @@ function checkServed(w: World): void {
     const others = [...bridges[0]!.channels].filter((id) => id !== caller.id);
     assert.equal(others.length, 1, `caller ${caller.id} bridged with ${others.length} media channels`);
     assert.equal(w.channels.get(others[0]!)?.kind, 'media');
-    const states = [...w.kv.entries()].filter(([k]) => k === `call.pbx1.${caller.id}`);
+    const states = [...w.kv.entries()].filter(([k]) => k === callStateKeys.call('pbx1', caller.id));
     assert.equal(states.length, 1, `caller ${caller.id} has its call state`);
     assert.equal((JSON.parse(states[0]![1].value) as { phase: string }).phase, 'active');
   }

@@ -14,7 +14,7 @@ export class CallStats {
   constructor(private readonly inSetupOrTeardown: () => number = () => 0) {}
 
   /** Totals over every reconciliation this instance ran. */
-  readonly reconcile = { runs: 0, callsEnded: 0, bridgesRemoved: 0, mediaChannelsRemoved: 0, callersAdopted: 0, callsRefreshed: 0 };
+  readonly reconcile = { runs: 0, failed: 0, callsEnded: 0, bridgesRemoved: 0, mediaChannelsRemoved: 0, callersAdopted: 0, callsRefreshed: 0 };
   started = 0;
   ended = 0;
   failed = 0;
@@ -42,6 +42,10 @@ export class CallStats {
     this.reconcile.mediaChannelsRemoved += report.mediaChannelsRemoved;
     this.reconcile.callersAdopted += report.callersAdopted;
     this.reconcile.callsRefreshed += report.refreshed;
+  }
+
+  reconcileFailed(): void {
+    this.reconcile.failed += 1;
   }
 
   reconcileSnapshot() {

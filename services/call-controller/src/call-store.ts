@@ -23,7 +23,7 @@ const decoder = new TextDecoder();
 const encode = (state: CallState) => encoder.encode(JSON.stringify(state));
 
 /** How long a count of the active calls is reused (the status endpoint asks for it). */
-const COUNT_CACHE_MS = 5000;
+const COUNT_CACHE_MS = 1000;
 /** Messages pulled at a time by list(), and how long it waits for one before it has them all. */
 const LIST_BATCH = 1000;
 const LIST_IDLE_MS = 300;

@@ -80,6 +80,7 @@ runService({
       intervalMs: config.RECONCILE_INTERVAL_S * 1000,
       afterConnectMs: RECONCILE_AFTER_CONNECT_MS,
       onReport: (report) => stats.reconciled(report),
+      onFailed: () => stats.reconcileFailed(),
       log: log.child({ feature: 'reconcile' }),
     });
     const sessions = startSessionService(nc, { app, queue: config.CONTROLLER_QUEUE, store, log });

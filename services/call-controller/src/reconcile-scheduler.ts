@@ -18,6 +18,8 @@ export interface ReconcileSchedulerOptions extends ReconcilerOptions {
   /** Wait after a gateway connects, so events already in flight are handled first. */
   afterConnectMs: number;
   onReport(report: ReconcileReport): void;
+  /** A run that could not be done (no gateway for the node, the state unreadable). */
+  onFailed(): void;
   log: Logger;
 }
 
@@ -46,7 +48,10 @@ export function startReconcileScheduler(nc: NatsConnection, opts: ReconcileSched
         log[changed ? 'info' : 'debug']({ ...report, why, ms: Date.now() - started }, 'reconciled');
       },
       // Usually no gateway for the node right now: one line, no stack; the next run tries again.
-      (err: unknown) => log.info({ node, why, reason: reasonOf(err) }, 'reconciliation not possible now; retried at the next run'),
+      (err: unknown) => {
+        opts.onFailed();
+        log.info({ node, why, reason: reasonOf(err) }, 'reconciliation not possible now; retried at the next run');
+      },
     ).finally(() => running.delete(node));
     running.set(node, p);
     return p;

@@ -28,6 +28,7 @@ export const FAMILIES = {
   avb_call_setup_duration_seconds: histogram('From the caller\'s StasisStart to the call bridged with its media, summed over the controllers.'),
   avb_controller_events_dropped_total: counter('ARI events the controllers could not use (invalid).'),
   avb_controller_reconciliations_total: counter('Reconciliations run (Asterisk compared with the call state).'),
+  avb_controller_reconcile_failures_total: counter('Reconciliations that could not be done (no gateway for the node, the call state unreadable); retried at the next run.'),
   avb_controller_reconcile_repairs_total: counter('What reconciliations repaired, by repair: call_ended (caller gone), bridge_removed, media_channel_removed (their call gone).'),
   avb_controller_reconcile_calls_refreshed_total: counter('Live calls whose state entry a reconciliation refreshed.'),
 

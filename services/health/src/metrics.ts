@@ -81,6 +81,7 @@ function controllerMetrics(d: ControllerStatsData): MetricJson[] {
     family('avb_call_setup_duration_seconds', histogramValues('avb_call_setup_duration_seconds', {}, d.calls.setupMs)),
     family('avb_controller_events_dropped_total', [{ labels: {}, value: d.calls.eventsDropped }]),
     family('avb_controller_reconciliations_total', [{ labels: {}, value: r.runs }]),
+    family('avb_controller_reconcile_failures_total', [{ labels: {}, value: r.failed }]),
     family('avb_controller_reconcile_repairs_total', samples(
       [['call_ended', r.callsEnded], ['bridge_removed', r.bridgesRemoved], ['media_channel_removed', r.mediaChannelsRemoved], ['caller_adopted', r.callersAdopted]], 'repair', {},
     )),

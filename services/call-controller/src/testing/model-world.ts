@@ -110,7 +110,7 @@ export class World {
   startInstance(): Instance {
     const id = this.instances.length;
     const world = this;
-    const ari = { send: (_node: string, command: CommandName, params: unknown) => world.request(id, `${command}`, () => world.ari(command, params as Record<string, unknown>)) as never };
+    const ari = { send: (_node: string, command: CommandName, params: unknown) => world.request(id, `${command} ${JSON.stringify(params).slice(0, 90)}`, () => world.ari(command, params as Record<string, unknown>)) as never };
     const store = this.storePort(id);
     const actors = new CallActors({
       env: {
@@ -338,21 +338,21 @@ export class World {
     };
     const op = <T>(what: string, run: () => T, pointerOf?: string) => this.request(instance, `kv ${what}`, run, true, pointerOf);
     return {
-      create: (state: CallState) => op('create', () => {
+      create: (state: CallState) => op(`create ${key(state)} ${state.sessionId.slice(-3)}`, () => {
         if (this.kv.has(key(state))) throw new ConflictError('key exists');
         return write(key(state), state);
       }),
-      update: (state: CallState, revision: number) => op('update', () => {
+      update: (state: CallState, revision: number) => op(`update ${key(state)} ${state.sessionId.slice(-3)} ${state.phase}`, () => {
         cas(key(state), revision);
         return write(key(state), state);
       }),
-      remove: (state: CallState, revision: number) => op('remove', () => {
+      remove: (state: CallState, revision: number) => op(`remove ${key(state)} ${state.sessionId.slice(-3)}`, () => {
         cas(key(state), revision);
         this.kv.delete(key(state));
         this.kv.delete(`session.${state.sessionId}`);
         if (!this.instances[instance]!.alive) this.claimedByTheDead.add(state.sessionId);
       }),
-      get: (node: string, channelId: string) => op('get', () => read(key({ node, channelId }))),
+      get: (node: string, channelId: string) => op(`get ${channelId}`, () => read(key({ node, channelId }))),
       getBySession: (sessionId: string) => op('getBySession', () => {
         const pointer = this.kv.get(`session.${sessionId}`);
         const found = pointer ? read(pointer.value) : undefined;
