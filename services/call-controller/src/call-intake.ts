@@ -21,8 +21,8 @@ export interface CallIntake {
   onStasisEnd(node: string, event: StasisEnd, delivery: Delivery, seq: number): void;
   /** The core (non-durable) copy of a StasisStart. */
   onCoreStasisStart(node: string, event: StasisStart): void;
-  /** Reconciliation: the caller of a stored call is gone. */
-  endStored(stored: StoredCall, cause: string): void;
+  /** Reconciliation: the caller (or the media channel) of a stored call is gone. */
+  endStored(stored: StoredCall, cause: string, who: 'caller' | 'media'): void;
   /** Reconciliation: a caller sits in Stasis with no call; one is started unless one exists. */
   adopt(node: string, caller: StasisStart['channel'], receivedAt: number): void;
   /** From now on new callers are handed back (nak) for other instances to take. */
@@ -61,10 +61,10 @@ export function createCallIntake(app: string, actors: CallActors): CallIntake {
     onCoreStasisStart(node, event) {
       if (isMediaStasisStart(event)) actors.postToMedia(node, event.channel.id, { type: 'media_start', channelId: event.channel.id });
     },
-    endStored(stored, cause) {
+    endStored(stored, cause, who) {
       const { node, channelId } = stored.state;
       if (actors.has(node, channelId)) return; // being worked on here
-      actors.post(node, channelId, { type: 'end_stored', stored, cause });
+      actors.post(node, channelId, { type: 'end_stored', stored, cause, who });
     },
     adopt(node, caller, receivedAt) {
       if (!accepting || actors.has(node, caller.id)) return;

@@ -82,7 +82,7 @@ const actual: Row[] = [];
   const storedCall = { revision: 7, state: { app: 'ai_app', node: 'pbx1', channelId: 'c1', sessionId: '11111111-1111-4111-8111-111111111111', externalChannelId: '11111111-1111-4111-8111-111111111111', bridgeId: 'b0', phase: 'active' as const, owner: 'i0', callerNumber: '1', callerName: 'A', startedAt: '', updatedAt: '', entry: E1 } };
   for (const [name, m] of [
     ['caller StasisStart, first delivery', start(1)], ['caller StasisStart, redelivered', start(1, E1, true)],
-    ['caller StasisEnd', endCaller], ['media StasisEnd', endMedia], ['reconciliation: caller gone', { type: 'end_stored', stored: storedCall, cause: 'caller_gone' }],
+    ['caller StasisEnd', endCaller], ['media StasisEnd', endMedia], ['reconciliation: caller gone', { type: 'end_stored', stored: storedCall, cause: 'caller_gone', who: 'caller' }],
     ['media StasisStart', { type: 'media_start', channelId: 'm1' }], ['shutdown', { type: 'shutdown' }],
   ] as Array<[string, Message]>) {
     n = 0;

@@ -84,8 +84,8 @@ export type Message =
   | EndMessage
   /** The media channel entered Stasis (core subscription or durable copy: both are fine). */
   | { type: 'media_start'; channelId: string }
-  /** Reconciliation: the stored call's caller no longer exists. */
-  | { type: 'end_stored'; stored: StoredCall; cause: string }
+  /** Reconciliation: the stored call's caller (or media channel) no longer exists. */
+  | { type: 'end_stored'; stored: StoredCall; cause: string; who: 'caller' | 'media' }
   /** Results carry the job generation they were asked for in (`gen`): late ones are dropped. */
   | { type: 'stored'; gen: number; op: StoreOp; outcome: 'ok'; revision?: number; found?: StoredCall }
   | { type: 'stored'; gen: number; op: StoreOp; outcome: 'conflict' }
@@ -179,7 +179,7 @@ export interface Call {
 type Job =
   | { kind: 'start'; msg: StartMessage; held: DeliveryRef[]; fresh?: boolean }
   | { kind: 'end'; msg: EndMessage; held: DeliveryRef[] }
-  | { kind: 'end_stored'; stored: StoredCall; cause: string; held: DeliveryRef[] };
+  | { kind: 'end_stored'; stored: StoredCall; cause: string; who: 'caller' | 'media'; held: DeliveryRef[] };
 
 type StepStatus = 'pending' | 'ok' | 'failed';
 
@@ -206,6 +206,8 @@ export interface MachineState {
   /** The phase whose compare-and-set lost, while the state is read again. */
   rereadFrom: Phase | undefined;
   claimSent: boolean;
+  /** The session whose pointer is being removed (a takeover's predecessor, or our own). */
+  unpointing: string | undefined;
   /** The media channel's timers are armed. */
   mediaTimers: boolean;
   stopping: boolean;
@@ -217,6 +219,8 @@ export const RETRY_LATER_MS = 1000;
 export const MAX_ATTEMPTS = 5;
 /** Teardown requests that time out or find ARI unreachable are sent again after these delays. */
 export const TEARDOWN_RETRY_MS = [100, 500, 2000] as const;
+/** A session pointer (or its removal) that fails is tried again after these delays. */
+export const POINTER_RETRY_MS = [200, 1000] as const;
 /** A set-up call whose `active` record cannot be written is retried this often, this many times. */
 export const ACTIVATE_RETRY_MS = 500;
 export const MAX_ACTIVATE_RETRIES = 10;
@@ -225,7 +229,7 @@ export function initialState(): MachineState {
   return {
     phase: 'idle', gen: 0, job: undefined, queue: [], call: undefined, steps: {}, retries: {},
     mediaInStasis: false, gone: { caller: false, media: false }, failure: undefined, ending: undefined,
-    settleAs: { ack: true }, attempts: 0, rereadFrom: undefined, claimSent: false, mediaTimers: false, stopping: false,
+    settleAs: { ack: true }, attempts: 0, rereadFrom: undefined, claimSent: false, unpointing: undefined, mediaTimers: false, stopping: false,
   };
 }
 
@@ -273,7 +277,7 @@ export function step(prev: MachineState, msg: Message, env: Env): { state: Machi
   switch (msg.type) {
     case 'start': onStart(c, msg); break;
     case 'end': onEnd(c, msg); break;
-    case 'end_stored': enqueue(c, { kind: 'end_stored', stored: msg.stored, cause: msg.cause, held: [] }); break;
+    case 'end_stored': enqueue(c, { kind: 'end_stored', stored: msg.stored, cause: msg.cause, who: msg.who, held: [] }); break;
     case 'media_start': onMediaStart(c, msg.channelId); break;
     case 'stored': onStored(c, msg); break;
     case 'ari': onAri(c, msg); break;
@@ -411,7 +415,7 @@ function beginEnd(c: Ctx, m: EndMessage): void {
 
 function beginEndStored(c: Ctx, job: Extract<Job, { kind: 'end_stored' }>): void {
   c.s.call = known(job.stored);
-  noteGone(c, 'caller', job.cause);
+  noteGone(c, job.who, job.cause);
   decideEnd(c);
 }
 
@@ -478,8 +482,7 @@ function onRecorded(c: Ctx, revision: number): void {
   s.steps.pointer = 'pending';
   c.fx.push({ type: 'store', op: 'pointer', state: stateOf(c, 'setup') });
   if (call.old) {
-    s.steps.unpoint = 'pending';
-    c.fx.push({ type: 'store', op: 'unpoint', sessionId: call.old.sessionId });
+    unpoint(c, call.old.sessionId);
     sendAri(c, 'rm_old_media');
     sendAri(c, 'rm_old_bridge');
   }
@@ -590,6 +593,12 @@ function onClaimed(c: Ctx): void {
   advance(c);
 }
 
+function unpoint(c: Ctx, sessionId: string): void {
+  c.s.steps.unpoint = 'pending';
+  c.s.unpointing = sessionId;
+  c.fx.push({ type: 'store', op: 'unpoint', sessionId });
+}
+
 /** Someone else owns the end (or it cannot be claimed now): remove only what we created. */
 function rollback(c: Ctx): void {
   const { s } = c;
@@ -600,10 +609,7 @@ function rollback(c: Ctx): void {
   if (call.own && s.steps.media !== undefined && !s.gone.media) sendAri(c, 'rm_media');
   if (call.own && s.steps.bridge !== undefined) sendAri(c, 'rm_bridge');
   // Our session pointer may have landed after the winner's claim removed it.
-  if (call.own && s.steps.pointer !== undefined) {
-    s.steps.unpoint = 'pending';
-    c.fx.push({ type: 'store', op: 'unpoint', sessionId: call.ids.sessionId });
-  }
+  if (call.own && s.steps.pointer !== undefined) unpoint(c, call.ids.sessionId);
   advance(c);
 }
 
@@ -632,8 +638,15 @@ function read(c: Ctx, key: { node: string; channelId: string } | { sessionId: st
 function onStored(c: Ctx, m: Extract<Message, { type: 'stored' }>): void {
   const { s } = c;
   if (m.op === 'pointer' || m.op === 'unpoint') {
+    // The pointer is how the media channel's end finds its call: it is written again a few times.
+    const attempt = s.retries[m.op] ?? 0;
+    if (m.outcome !== 'ok' && attempt < POINTER_RETRY_MS.length) {
+      s.retries[m.op] = attempt + 1;
+      c.fx.push({ type: 'timer', name: `retry:${m.op}`, ms: POINTER_RETRY_MS[attempt]! });
+      return;
+    }
     s.steps[m.op] = m.outcome === 'ok' ? 'ok' : 'failed';
-    if (m.outcome !== 'ok') log(c, 'warn', m.op === 'pointer' ? 'session pointer not written; session lookups miss this call' : 'old session pointer not removed; it expires');
+    if (m.outcome !== 'ok') log(c, 'warn', m.op === 'pointer' ? 'session pointer not written; reconciliation ends the call if its media channel goes' : 'old session pointer not removed; it expires');
     return advance(c);
   }
   const expected: Partial<Record<Phase, StoreOp[]>> = {
@@ -803,6 +816,11 @@ function onAri(c: Ctx, m: Extract<Message, { type: 'ari' }>): void {
 
 function onTimer(c: Ctx, name: TimerName): void {
   const { s } = c;
+  if (name === 'retry:pointer' || name === 'retry:unpoint') {
+    if (s.steps.pointer === 'pending' && name === 'retry:pointer') c.fx.push({ type: 'store', op: 'pointer', state: stateOf(c, s.call!.phase) });
+    if (s.steps.unpoint === 'pending' && name === 'retry:unpoint' && s.unpointing) c.fx.push({ type: 'store', op: 'unpoint', sessionId: s.unpointing });
+    return;
+  }
   if (name === 'activate_retry') {
     if (s.phase === 'activating') c.fx.push({ type: 'store', op: 'activate', state: stateOf(c, 'active'), revision: s.call!.revision });
     return;

@@ -62,7 +62,7 @@ function act(w: World, c: number, s: Scenario): void {
 
 /** Runs everything that is pending, replies, deliveries and timers in turn, until nothing is. */
 async function quiesce(w: World): Promise<void> {
-  for (let i = 0; i < 100_000; i++) {
+  for (let i = 0; i < 30_000; i++) {
     const serving = w.serving();
     const m = serving.length > 0 ? w.deliverable()[0] : undefined;
     const kinds = [w.pending.length > 0, m !== undefined, w.timers.length > 0];

@@ -1,7 +1,7 @@
 /**
  * Compares what Asterisk has with the shared call state, for one node, and repairs the
  * difference: calls whose caller no longer exists are ended (after an Asterisk restart that is
- * every call of the node), bridges and media channels this app created whose call is gone are
+ * every call of the node), and so are established calls whose media channel is gone, bridges and media channels this app created whose call is gone are
  * removed, callers waiting in Stasis(<app>) with no call get one (their StasisStart never
  * reached a controller), and live calls' entries are refreshed so they do not expire.
  *
@@ -56,7 +56,11 @@ export async function reconcileNode(node: string, opts: ReconcilerOptions): Prom
     if (actors.has(node, s.channelId)) continue; // being set up or torn down here
     if (!channelIds.has(s.channelId)) {
       if (!old(s.updatedAt)) continue;
-      opts.intake.endStored(call, 'caller_gone');
+      opts.intake.endStored(call, 'caller_gone', 'caller');
+      report.callsEnded += 1;
+    } else if (s.phase === 'active' && !channelIds.has(s.externalChannelId) && old(s.updatedAt)) {
+      // Its media channel went without its end being seen (e.g. the session pointer was lost).
+      opts.intake.endStored(call, 'media_gone', 'media');
       report.callsEnded += 1;
     } else if (Date.parse(s.updatedAt) < listedAt - opts.refreshAfterMs) {
       work.push(store.refresh(call).then((ok) => ok && (report.refreshed += 1), () => undefined));
