@@ -3,7 +3,8 @@
  * over TCP, RTP over UDP, or chan_websocket (Asterisk 22.6+ / 20.16+), where either the media
  * server connects to Asterisk (`server`) or Asterisk dials it (`client`). The variables are
  * checked together: a combination Asterisk would refuse, or never bridge, is reported at start,
- * with every other problem.
+ * with every other problem. Variables of another transport or mode are ignored (not refused), so
+ * one set of them (compose's) switches between transports with EXTERNAL_MEDIA_TRANSPORT alone.
  */
 import { z } from 'zod';
 
@@ -112,14 +113,8 @@ export function checkMediaConfig(c: MediaFields, ctx: z.RefinementCtx): void {
     problem('EXTERNAL_MEDIA_ENCAPSULATION', `${encapsulation} goes with EXTERNAL_MEDIA_TRANSPORT=${needs}, not ${transport}`
       + (transport === 'websocket' ? " (chan_websocket takes encapsulation 'none')" : ''));
   }
-  const ws = transport === 'websocket';
+  if (transport !== 'websocket') return;
   const conn = c.EXTERNAL_MEDIA_CONNECTION;
-  if (!ws) {
-    for (const key of ['EXTERNAL_MEDIA_CONNECTION', 'EXTERNAL_MEDIA_WEBSOCKET_CLIENT', 'EXTERNAL_MEDIA_WEBSOCKET_URL'] as const) {
-      if (c[key] !== undefined) problem(key, `only with EXTERNAL_MEDIA_TRANSPORT=websocket (it is ${transport})`);
-    }
-    return;
-  }
   if (typeof c.EXTERNAL_MEDIA_FORMAT === 'string' && !known(WEBSOCKET_FORMATS, c.EXTERNAL_MEDIA_FORMAT)) {
     problem('EXTERNAL_MEDIA_FORMAT', `chan_websocket frames only ${WEBSOCKET_FORMATS.join(', ')}; ${c.EXTERNAL_MEDIA_FORMAT} would reach the media server unframed`);
   }
@@ -128,12 +123,10 @@ export function checkMediaConfig(c: MediaFields, ctx: z.RefinementCtx): void {
       + 'EXTERNAL_MEDIA_WEBSOCKET_URL) or client (Asterisk dials it, EXTERNAL_MEDIA_WEBSOCKET_CLIENT)');
     return;
   }
-  if (conn === 'client') {
-    if (c.EXTERNAL_MEDIA_WEBSOCKET_CLIENT === undefined) problem('EXTERNAL_MEDIA_WEBSOCKET_CLIENT', 'required in client mode: the websocket_client.conf id Asterisk dials the media server with');
-    if (c.EXTERNAL_MEDIA_WEBSOCKET_URL !== undefined) problem('EXTERNAL_MEDIA_WEBSOCKET_URL', 'server mode only (in client mode the URL is in websocket_client.conf)');
+  if (conn === 'client' && c.EXTERNAL_MEDIA_WEBSOCKET_CLIENT === undefined) {
+    problem('EXTERNAL_MEDIA_WEBSOCKET_CLIENT', 'required in client mode: the websocket_client.conf id Asterisk dials the media server with');
   }
   if (conn === 'server') {
-    if (c.EXTERNAL_MEDIA_WEBSOCKET_CLIENT !== undefined) problem('EXTERNAL_MEDIA_WEBSOCKET_CLIENT', 'client mode only (server mode dials INCOMING)');
     if (c.EXTERNAL_MEDIA_WEBSOCKET_URL === undefined) {
       problem('EXTERNAL_MEDIA_WEBSOCKET_URL', 'required in server mode: where media servers connect, e.g. ws://asterisk:8088/media');
     } else {
