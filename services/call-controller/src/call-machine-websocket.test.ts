@@ -255,7 +255,7 @@ describe('call machine, chan_websocket client mode', () => {
     d.untilMediaSent();
     const slow = d.timer('media_slow');
     assert.deepEqual(mediaPath(slow), ['slow']);
-    assert.ok(ofType(slow, 'log').some((l) => l.level === 'warn'));
+    assert.ok(ofType(slow, 'log').some((l) => l.msg === 'media channel slow to come up'));
     d.ari('media', reply('media_connection1'));
     d.clock += 2500;
     const up = d.send({ type: 'media_start', channelId: d.call.ids.externalChannelId });

@@ -894,7 +894,8 @@ function onTimer(c: Ctx, name: TimerName): void {
   if (name === 'media_slow') {
     s.mediaSlow = true;
     observe(c, { kind: 'slow' });
-    log(c, 'warn', 'media channel slow to come up', { sessionId: s.call.ids.sessionId, ms: c.env.settings.media.slowMs });
+    // Per call at debug: the media path monitor warns once when the path turns degraded.
+    log(c, 'debug', 'media channel slow to come up', { sessionId: s.call.ids.sessionId, ms: c.env.settings.media.slowMs });
     return;
   }
   // media_check: the StasisStart may have been lost on its way: ask ARI, and keep asking.
