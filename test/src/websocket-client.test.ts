@@ -93,7 +93,8 @@ describe('chan_websocket client mode end to end', () => {
       const call = sim().placeCall();
       const failed = await until(call.channelId, 'failed', 10_000);
       assert.equal(failed.cause, 'setup_failed:media_connect:not_found', 'the channel went before it connected');
-      assert.equal(call.endedBy, 'ari');
+      await sim().waitFor(() => call.endedAt !== undefined, 3000, 'caller hung up');
+    assert.equal(call.endedBy, 'ari');
       assert.equal(sim().websocketMedia.get(failed.sessionId)?.endedBy, 'connectFailed');
       assert.equal(sim().websocketMedia.get(failed.sessionId)?.dialedUrls.length, 4, 'four tries');
       await nothingLeft(sim(), 'a media server down');

@@ -31,7 +31,8 @@ describe('chan_websocket server mode end to end', () => {
   };
 
   before(async () => {
-    ws = await startWebSocketStack({ mode: 'server', controllerEnv: { MEDIA_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS) } });
+    // A short ack wait: a killed controller's calls go to the next one within a second.
+    ws = await startWebSocketStack({ mode: 'server', controllerEnv: { MEDIA_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS), CONSUMER_ACK_WAIT_MS: '1000' } });
     events = collect(ws.stack.nc, subjects.callEvents(APP));
     await ws.stack.nc.flush();
   });
@@ -110,6 +111,7 @@ describe('chan_websocket server mode end to end', () => {
     const ready = await until(call.channelId, 'media_ready');
     const failed = await until(call.channelId, 'failed', CONNECT_TIMEOUT_MS + 5000);
     assert.equal(failed.cause, 'setup_failed:media_connect:timeout');
+    await sim().waitFor(() => call.endedAt !== undefined, 3000, 'caller hung up');
     assert.equal(call.endedBy, 'ari', 'the caller is hung up');
     await nothingLeft(sim(), 'a media server that never connects');
     const record = sim().websocketMedia.get(ready.sessionId)!;
@@ -151,6 +153,26 @@ describe('chan_websocket server mode end to end', () => {
     assert.equal(ws.connector!.outcomes.get(ready.sessionId), 404);
     assert.ok(!eventsOf(call.channelId).some((e) => e.kind === 'started'));
     ws.connector!.plan(() => 'now');
+  });
+
+  it('a controller killed while its call waits for the media server: the next one takes over with a new media channel id', async () => {
+    ws.connector!.plan(() => 'never');
+    const call = sim().placeCall();
+    const first = await until(call.channelId, 'media_ready');
+    await ws.controller.stop('SIGKILL');
+    ws.connector!.plan(() => 'now');
+    ws.controller = await ws.stack.startController({ ...ws.controllerEnv, MEDIA_CONNECT_TIMEOUT_MS: '8000' });
+    await waitUntil(() => eventsOf(call.channelId).filter((e) => e.kind === 'media_ready').length === 2, 15_000, 'a second media_ready');
+    const second = eventsOf(call.channelId).filter((e) => e.kind === 'media_ready')[1]!;
+    assert.notEqual(second.externalChannelId, first.externalChannelId, 'a fresh media channel id');
+    assert.notEqual(second.media?.connectionId, first.media?.connectionId);
+    const started = await until(call.channelId, 'started');
+    assert.equal(started.sessionId, second.sessionId);
+    await waitUntil(() => sim().websocketMedia.get(first.externalChannelId)?.endedBy !== undefined, 5000, 'the predecessor\'s channel removed');
+    assert.equal(sim().websocketMedia.get(first.externalChannelId)?.endedBy, 'app');
+    assert.equal(sim().crashes, 0);
+    sim().hangup(call.channelId);
+    await nothingLeft(sim(), 'a call taken over');
   });
 
   it('never asked Asterisk for a channel id in use', () => {
