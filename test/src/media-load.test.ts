@@ -17,9 +17,11 @@ import { startWebSocketStack, type WebSocketStack } from './harness/websocket-me
 const COUNT = 300;
 const RATE = 150;
 /** Long enough that a busy shared machine still bridges every call before its caller hangs up. */
-const HOLD_MS = 4000;
+const HOLD_MS = 8000;
 
 const summary: string[] = [];
+/** The services log at info here: debug lines (several per call), read by this process, would cost more than the calls. */
+const QUIET = { gatewayEnv: { LOG_LEVEL: 'info' }, controllerEnv: { LOG_LEVEL: 'info' } };
 
 async function run(sim: AriSimulator, label: string, t: { diagnostic(msg: string): void }): Promise<CallRecord[]> {
   const records = await sim.runLoad({ count: COUNT, rate: RATE, holdMs: HOLD_MS, timeoutMs: 60_000 });
@@ -42,7 +44,7 @@ describe(`${COUNT} calls at ${RATE}/s per media transport`, () => {
   describe('AudioSocket (reference)', () => {
     let stack: Stack;
     before(async () => {
-      stack = await startStack({ controllers: 1, echoFrameMs: 0 });
+      stack = await startStack({ controllers: 1, echoFrameMs: 0, ...QUIET });
     });
     after(async () => stack?.stop());
     it('each bridged once, nothing left', (t) => run(stack.sim, 'AudioSocket', t).then(() => undefined));
@@ -52,7 +54,7 @@ describe(`${COUNT} calls at ${RATE}/s per media transport`, () => {
     describe(`chan_websocket ${mode} mode`, () => {
       let ws: WebSocketStack;
       before(async () => {
-        ws = await startWebSocketStack({ mode, simOptions: { websocketCallerAudio: 'silent' } });
+        ws = await startWebSocketStack({ mode, simOptions: { websocketCallerAudio: 'silent' }, stack: { gatewayEnv: QUIET.gatewayEnv }, controllerEnv: QUIET.controllerEnv });
       });
       after(async () => ws?.stop());
       it('each connected and bridged once, nothing left', async (t) => {
