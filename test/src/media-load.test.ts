@@ -24,6 +24,10 @@ const summary: string[] = [];
 const QUIET = { gatewayEnv: { LOG_LEVEL: 'info' }, controllerEnv: { LOG_LEVEL: 'info' } };
 
 async function run(sim: AriSimulator, label: string, t: { diagnostic(msg: string): void }): Promise<CallRecord[]> {
+  // A fresh stack's first calls pay for JIT compilation and JetStream's first writes (3-5x the
+  // latency): warmed up first, so the figures compare the transports, not the warm-up.
+  await sim.runLoad({ count: 50, rate: 50, holdMs: 300, timeoutMs: 30_000 });
+  await nothingLeft(sim, `warm-up (${label})`, 15_000);
   const records = await sim.runLoad({ count: COUNT, rate: RATE, holdMs: HOLD_MS, timeoutMs: 60_000 });
   await nothingLeft(sim, `${COUNT} calls (${label})`, 15_000);
   assert.equal(records.length, COUNT);
@@ -61,7 +65,10 @@ describe(`${COUNT} calls at ${RATE}/s per media transport`, () => {
         const records = await run(ws.stack.sim, `WebSocket ${mode} mode`, t);
         const media = records.map((r) => ws.stack.sim.websocketMedia.get(r.mediaChannelIds[0]!));
         assert.ok(media.every((m) => m?.connectedAt !== undefined && m.endedBy === 'app'), 'every media socket connected, and removed by the controller');
-        if (mode === 'server') assert.equal(ws.connector!.ready.length, COUNT, 'one media_ready per call');
+        if (mode === 'server') {
+          const readyOf = (channelId: string) => ws.connector!.ready.filter((e) => e.channelId === channelId).length;
+          assert.ok(records.every((r) => readyOf(r.channelId) === 1), 'one media_ready per call');
+        }
         else assert.ok(records.every((r) => ws.echo.sessions.get(r.mediaChannelIds[0]!)?.role === 'accepted'), 'the echo server accepted every call');
       });
     });
