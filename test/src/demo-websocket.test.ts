@@ -14,16 +14,7 @@ import { getMetrics, waitForHealth } from './harness/health-client.js';
 import { natsServerBinary } from './harness/nats-server.js';
 import { reapOnExit } from './harness/reaper.js';
 import { repoRoot } from './harness/services.js';
-import { freePort, waitUntil } from './harness/util.js';
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { freePort, isAlive, waitUntil } from './harness/util.js';
 
 describe('pnpm demo with chan_websocket server mode', () => {
   let demo: ChildProcess | undefined;
