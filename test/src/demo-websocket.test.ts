@@ -39,7 +39,7 @@ describe('pnpm demo with chan_websocket server mode', () => {
     const output: string[] = [];
     demo = spawn(process.execPath, [`${repoRoot}tools/start.mjs`, 'demo'], {
       detached: true,
-      env: { PATH: process.env.PATH ?? '', HEALTH_PORT: String(port), DEMO_DIR: dir, NATS_SERVER_BIN: natsServerBinary(), SIM_CALL_RATE: '5', SIM_HOLD_MS: '1000', DEMO_MEDIA: 'websocket-server' },
+      env: { PATH: process.env.PATH ?? '', HEALTH_PORT: String(port), DEMO_DIR: dir, NATS_SERVER_BIN: natsServerBinary(), SIM_CALL_RATE: '5', SIM_HOLD_MS: '4000', DEMO_MEDIA: 'websocket-server' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     reapOnExit(demo);
@@ -54,6 +54,7 @@ describe('pnpm demo with chan_websocket server mode', () => {
     ]);
     await waitUntil(async () => ((await getMetrics(base)).parsed.value('avb_calls_started_total') ?? 0) >= 5, 15_000, 'calls started');
     const { parsed } = await getMetrics(base);
+    // Callers stay 4 s: long enough that none hangs up while a just-started stack sets it up.
     assert.equal(parsed.value('avb_calls_failed_total'), 0, output.join('\n'));
     assert.equal(parsed.value('avb_controller_media_path_degraded', { transport: 'websocket_server' }), 0);
 
