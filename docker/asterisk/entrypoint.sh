@@ -1,7 +1,8 @@
 #!/bin/sh
 # Writes this repo's Asterisk configuration from its templates (conf/, copied into the image) and
 # the environment compose gives the container: ARI and SIP credentials, the ARI app, the address
-# callers on other machines reach this host at, the RTP port range. Then runs the command
+# callers on other machines reach this host at, the RTP port range, the media server chan_websocket
+# dials in client mode. Then runs the command
 # (asterisk -f). The image holds no credentials; they live in .env.
 #
 # The render step runs outside the container too (the compose tests do): AVB_CONF_SRC and
@@ -16,6 +17,7 @@ set -eu
 : "${SIP_LOCAL_NETS:=}"
 : "${RTP_PORT_START:=10000}"
 : "${RTP_PORT_END:=10099}"
+: "${MEDIA_WEBSOCKET_URI:=ws://websocket-echo:8787/media}"
 
 fail() {
   echo "asterisk: $1" >&2
@@ -50,6 +52,12 @@ for net in $nets; do
     *[!0-9A-Fa-f.:/]* | */*/*) fail "SIP_LOCAL_NETS must be networks like 192.168.0.0/16, comma-separated (got '$net')" ;;
   esac
 done
+case "$MEDIA_WEBSOCKET_URI" in
+  *[!A-Za-z0-9._~:/?#@+,=%\&-]*) fail "MEDIA_WEBSOCKET_URI must be a ws:// or wss:// URL of letters, digits and ._~:/?#@+,=%&- (got '$MEDIA_WEBSOCKET_URI')" ;;
+  ws://?* ) MEDIA_WEBSOCKET_TLS=no ;;
+  wss://?*) MEDIA_WEBSOCKET_TLS=yes ;;
+  *) fail "MEDIA_WEBSOCKET_URI must be a ws:// or wss:// URL (got '$MEDIA_WEBSOCKET_URI')" ;;
+esac
 for port in "$RTP_PORT_START" "$RTP_PORT_END"; do
   case "$port" in
     '' | *[!0-9]*) fail "RTP_PORT_START and RTP_PORT_END must be port numbers" ;;
@@ -69,12 +77,12 @@ for net in $nets; do
   SIP_NAT="${SIP_NAT:+$SIP_NAT
 }local_net = $net"
 done
-export ARI_USER ARI_APP SIP_NAT RTP_PORT_START RTP_PORT_END
+export ARI_USER ARI_APP SIP_NAT RTP_PORT_START RTP_PORT_END MEDIA_WEBSOCKET_URI MEDIA_WEBSOCKET_TLS
 
 # Fills @NAME@ in statement lines from the environment (awk takes the values as they are: no
 # escaping to get wrong). Comment lines are copied untouched, so no secret ever lands in one.
 render() {
-  awk -v names="ARI_USER ARI_PASSWORD ARI_APP SIP_PASSWORD SIP_NAT RTP_PORT_START RTP_PORT_END" '
+  awk -v names="ARI_USER ARI_PASSWORD ARI_APP SIP_PASSWORD SIP_NAT RTP_PORT_START RTP_PORT_END MEDIA_WEBSOCKET_URI MEDIA_WEBSOCKET_TLS" '
     BEGIN { n = split(names, list, " "); for (i = 1; i <= n; i++) value["@" list[i] "@"] = ENVIRON[list[i]] }
     /^[ \t]*;/ { print; next }
     {
@@ -97,7 +105,7 @@ chmod 0640 "$AVB_CONF_DIR/ari.conf" "$AVB_CONF_DIR/pjsip.conf"
 if [ "$(id -u)" = 0 ] && id asterisk > /dev/null 2>&1; then
   chown asterisk:asterisk "$AVB_CONF_DIR/ari.conf" "$AVB_CONF_DIR/pjsip.conf"
 fi
-echo "asterisk: config written; SIP external address: ${SIP_EXTERNAL_ADDRESS:-none (calls from this host only)}; local nets: ${SIP_LOCAL_NETS:-none}; RTP ports $RTP_PORT_START-$RTP_PORT_END"
+echo "asterisk: config written; SIP external address: ${SIP_EXTERNAL_ADDRESS:-none (calls from this host only)}; local nets: ${SIP_LOCAL_NETS:-none}; RTP ports $RTP_PORT_START-$RTP_PORT_END; chan_websocket client media server $MEDIA_WEBSOCKET_URI"
 
 [ "${AVB_RENDER_ONLY:-0}" = 1 ] && exit 0
 exec "$@"

@@ -35,6 +35,7 @@ const NEEDED = [
   'res_http_websocket.so', 'res_ari.so', 'res_ari_model.so', 'res_ari_channels.so', 'res_ari_bridges.so',
   'res_ari_events.so', 'res_stasis.so', 'res_stasis_answer.so', 'app_stasis.so', 'res_audiosocket.so',
   'chan_audiosocket.so', 'bridge_simple.so', 'pbx_config.so', 'res_timing_timerfd.so', 'codec_resample.so',
+  'chan_websocket.so', 'res_websocket_client.so',
 ];
 /** The codec module an endpoint `allow` entry needs to reach AudioSocket's 16 kHz linear audio. */
 const CODEC_MODULE: Record<string, string> = { ulaw: 'codec_ulaw.so', alaw: 'codec_alaw.so', g722: 'codec_g722.so', slin16: 'codec_resample.so' };
@@ -146,6 +147,17 @@ describe('docker/asterisk/entrypoint.sh renders the Asterisk config', () => {
     for (const codec of get('allow')[0]!.split(',')) assert.ok(loaded.has(CODEC_MODULE[codec] ?? `codec for ${codec}`), `codec module for ${codec}`);
   });
 
+  it('writes the websocket_client the controllers name for chan_websocket client mode', () => {
+    const conf = parseConf(file('websocket_client.conf'));
+    const id = composeServices()['call-controller']!.environment!.EXTERNAL_MEDIA_WEBSOCKET_CLIENT!;
+    const get = (key: string) => values(conf, id, key);
+    assert.deepEqual(get('type'), ['websocket_client'], `[${id}] in websocket_client.conf`);
+    assert.deepEqual(get('uri'), [interpolate(asterisk.environment!.MEDIA_WEBSOCKET_URI!, DOTENV)]);
+    assert.deepEqual(get('connection_type'), ['per_call_config'], 'one connection per call');
+    assert.deepEqual(get('protocols'), ['media'], 'the subprotocol chan_websocket speaks');
+    assert.deepEqual(get('tls_enabled'), ['no']);
+  });
+
   it('writes the RTP range compose publishes into rtp.conf', () => {
     const rtp = parseConf(file('rtp.conf'));
     const range = `${values(rtp, 'general', 'rtpstart')[0]}-${values(rtp, 'general', 'rtpend')[0]}`;
@@ -156,6 +168,15 @@ describe('docker/asterisk/entrypoint.sh renders the Asterisk config', () => {
 
 describe('docker/asterisk/entrypoint.sh settings', () => {
   const render = (dotenv: Record<string, string>) => renderAsteriskConf(serviceEnv(asterisk, { ARI_PASSWORD: 'a', SIP_PASSWORD: 's', ...dotenv }));
+
+  it('turns TLS on for a wss:// media server', async () => {
+    const r = await render({ MEDIA_WEBSOCKET_URI: 'wss://media.example:443/asterisk?x=1&y=2' });
+    rmSync(r.dir, { recursive: true, force: true });
+    assert.ok(r.ok, r.stderr);
+    const conf = parseConf(r.files.get('websocket_client.conf')!);
+    assert.deepEqual(values(conf, 'media_echo', 'uri'), ['wss://media.example:443/asterisk?x=1&y=2']);
+    assert.deepEqual(values(conf, 'media_echo', 'tls_enabled'), ['yes']);
+  });
 
   it('leaves the transport alone without SIP_EXTERNAL_ADDRESS (calls from this host)', async () => {
     const r = await render({});
@@ -173,6 +194,8 @@ describe('docker/asterisk/entrypoint.sh settings', () => {
       [{ SIP_EXTERNAL_ADDRESS: '1.2.3.4; rm -rf /' }, /SIP_EXTERNAL_ADDRESS/],
       [{ SIP_LOCAL_NETS: '10.0.0.0/8,evil net' }, /SIP_LOCAL_NETS/],
       [{ RTP_PORT_START: '20000', RTP_PORT_END: '19000' }, /RTP ports/],
+      [{ MEDIA_WEBSOCKET_URI: 'http://media:8787/media' }, /MEDIA_WEBSOCKET_URI must be a ws:\/\/ or wss:\/\/ URL/],
+      [{ MEDIA_WEBSOCKET_URI: 'ws://media:8787/a;b' }, /MEDIA_WEBSOCKET_URI/],
     ];
     for (const [dotenv, why, secret] of cases) {
       const r = await render(dotenv);

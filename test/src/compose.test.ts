@@ -34,6 +34,8 @@ const NODE_SERVICES: Record<string, Set<string>> = {
   health: schemaKeys(HealthConfig),
   // The AudioSocket echo server reads only these (test/ari-simulator/src/echo-main.ts).
   audiosocket: new Set(['AUDIOSOCKET_HOST', 'AUDIOSOCKET_PORT']),
+  // And the WebSocket one (test/ari-simulator/src/websocket-echo-main.ts).
+  'websocket-echo': new Set(['WS_ECHO_HOST', 'WS_ECHO_PORT']),
 };
 
 describe('docker-compose.yml', () => {
@@ -43,7 +45,7 @@ describe('docker-compose.yml', () => {
     const section = /^## Services$([\s\S]*?)^## /m.exec(doc)?.[1];
     assert.ok(section, 'docs/compose.md section "Services"');
     const named = [...section.matchAll(/^\| `([a-z0-9-]+)` \|/gm)].map((m) => m[1]!).sort();
-    assert.deepEqual(named, ['ari-gateway', 'asterisk', 'audiosocket', 'call-controller', 'health', 'nats', 'nats-box']);
+    assert.deepEqual(named, ['ari-gateway', 'asterisk', 'audiosocket', 'call-controller', 'health', 'nats', 'nats-box', 'websocket-echo']);
     assert.deepEqual(Object.keys(services).sort(), named);
   });
 
@@ -72,7 +74,7 @@ describe('docker-compose.yml', () => {
     const deps = (name: string) => Object.keys(svc(name).depends_on ?? {}).sort();
     assert.deepEqual(deps('ari-gateway'), ['asterisk', 'nats']);
     // Controllers after the gateway, which makes the event stream they consume.
-    assert.deepEqual(deps('call-controller'), ['ari-gateway', 'audiosocket', 'nats']);
+    assert.deepEqual(deps('call-controller'), ['ari-gateway', 'audiosocket', 'nats', 'websocket-echo']);
     assert.deepEqual(deps('health'), ['nats']);
     assert.deepEqual(deps('nats-box'), ['nats']);
     // No cycle: everything can be ordered.
@@ -128,6 +130,16 @@ describe('docker-compose.yml', () => {
       .map(([k, v]) => [k, v.replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, '$1').replace(/\$\{[A-Z0-9_]+:\?[^}]*\}/g, 'x')]));
     assert.ok(GatewayConfig.safeParse(resolved(gw)).success);
     assert.ok(ControllerConfig.safeParse(resolved(cc)).success);
+    // EXTERNAL_MEDIA_TRANSPORT alone switches the stack to chan_websocket, in either mode.
+    const ws = (dotenv: Record<string, string>) => ControllerConfig.safeParse(Object.fromEntries(Object.entries(cc)
+      .map(([k, v]) => [k, interpolate(v.replace(/\$\{[A-Z0-9_]+:\?[^}]*\}/g, 'x'), dotenv)])));
+    for (const dotenv of [{ EXTERNAL_MEDIA_TRANSPORT: 'websocket' }, { EXTERNAL_MEDIA_TRANSPORT: 'websocket', EXTERNAL_MEDIA_CONNECTION: 'server' }]) {
+      const parsed = ws(dotenv);
+      assert.ok(parsed.success, `${JSON.stringify(dotenv)}: ${parsed.error?.message}`);
+      assert.equal(parsed.data.EXTERNAL_MEDIA_ENCAPSULATION, 'none');
+    }
+    // Client mode dials the echo server compose runs, by default.
+    assert.equal(interpolate(svc('asterisk').environment!.MEDIA_WEBSOCKET_URI!, {}), `ws://websocket-echo:${svc('websocket-echo').environment?.WS_ECHO_PORT}/media`);
     assert.ok(HealthConfig.safeParse(resolved(svc('health').environment!)).success);
   });
 

@@ -15,7 +15,7 @@ import { getMetrics, waitForHealth } from './harness/health-client.js';
 import { natsServerBinary } from './harness/nats-server.js';
 import { reapOnExit } from './harness/reaper.js';
 import { repoRoot } from './harness/services.js';
-import { freePort, waitUntil } from './harness/util.js';
+import { freePort, isAlive, waitUntil } from './harness/util.js';
 
 interface DemoState {
   pid: number;
@@ -23,15 +23,6 @@ interface DemoState {
   healthUrl: string;
   processes: Record<string, number>;
 }
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('pnpm demo', () => {
   let demo: ChildProcess;

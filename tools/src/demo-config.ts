@@ -19,6 +19,8 @@ export const DemoConfig = z.object({
   SIM_CALL_RATE: z.coerce.number().int().min(0).max(1000).default(2),
   SIM_HOLD_MS: z.coerce.number().int().min(0).max(3_600_000).default(4000),
   DEMO_CONTROLLERS: z.coerce.number().int().min(1).max(16).default(2),
+  /** The media side: AudioSocket, or chan_websocket with the simulator dialing the echo server (client) or the echo server connecting (server). */
+  DEMO_MEDIA: z.enum(['audiosocket', 'websocket-client', 'websocket-server']).default('audiosocket'),
   ARI_APP: z.string().regex(/^[A-Za-z0-9_-]+$/).default('ai_app'),
   ARI_NODE: z.string().regex(/^[A-Za-z0-9_-]+$/).default('pbx1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -1,7 +1,8 @@
 /**
  * `pnpm demo`: the whole system on this machine, no Docker. NATS (a reachable NATS_URL, or a
  * nats-server with JetStream on a free port), the ARI simulator placing calls, the AudioSocket
- * echo server, one ari-gateway, DEMO_CONTROLLERS call-controllers and health on HEALTH_PORT.
+ * echo server (or the WebSocket one: DEMO_MEDIA, see demo-media.ts), one ari-gateway,
+ * DEMO_CONTROLLERS call-controllers and health on HEALTH_PORT.
  * Ctrl-C, or SIGTERM to it or its process group, stops every one of them and leaves nothing.
  */
 import { randomBytes } from 'node:crypto';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { parseConfig } from '@avb/contracts';
 import { startChild, pinoMsg, statusLine, type Child } from './children.js';
 import { DemoConfig } from './demo-config.js';
+import { demoMedia } from './demo-media.js';
 import { createDemoOutput } from './demo-output.js';
 import { defaultDemoDir, readDemoState, removeDemoState, repoRoot, writeDemoState } from './demo-state.js';
 import { watchHealth } from './health-watch.js';
@@ -18,6 +20,8 @@ import { freePort, portIsFree } from './ports.js';
 import type { ChildProcess } from 'node:child_process';
 
 const READY_MS = 20_000;
+/** Stand-ins for Asterisk and the media server: stopped after the services. */
+const MEDIA_SIDE = ['ari-simulator', 'audiosocket-echo', 'websocket-echo'];
 const SERVICE_GRACE_MS = 12_000;
 const NATS_GRACE_MS = 5_000;
 
@@ -58,7 +62,7 @@ async function stopAll(): Promise<void> {
   stopping = true;
   out.quiet();
   // Services first, so none of them sees its ARI or media go away and warns about it.
-  const others = new Set(['ari-simulator', 'audiosocket-echo']);
+  const others = new Set(MEDIA_SIDE);
   await Promise.all(children.filter((c) => !others.has(c.name)).map((c) => c.stop(SERVICE_GRACE_MS)));
   await Promise.all(children.filter((c) => others.has(c.name)).map((c) => c.stop(SERVICE_GRACE_MS)));
   const nats = natsProc;
@@ -122,12 +126,13 @@ try {
   // A fresh secret per run; it is never printed.
   const ariPassword = randomBytes(12).toString('base64url');
   const ariUrl = `http://127.0.0.1:${simPort}/ari`;
+  const media = demoMedia(config.DEMO_MEDIA, { media: mediaPort, sim: simPort }, config.ARI_APP);
 
   const sim = start('ari-simulator', 'test/ari-simulator/dist/main.js', {
     SIM_HOST: '127.0.0.1', SIM_PORT: String(simPort), SIM_APP: config.ARI_APP, ARI_USER: ariUser, ARI_PASSWORD: ariPassword,
-    SIM_CALL_RATE: String(config.SIM_CALL_RATE), SIM_HOLD_MS: String(config.SIM_HOLD_MS),
+    SIM_CALL_RATE: String(config.SIM_CALL_RATE), SIM_HOLD_MS: String(config.SIM_HOLD_MS), ...media.simEnv,
   });
-  const echo = start('audiosocket-echo', 'test/ari-simulator/dist/echo-main.js', { AUDIOSOCKET_HOST: '127.0.0.1', AUDIOSOCKET_PORT: String(mediaPort) });
+  const echo = start(media.echo.name, media.echo.script, media.echo.env);
   await Promise.all([sim.waitForLine(statusLine('listening'), READY_MS), echo.waitForLine(statusLine('listening'), READY_MS)]);
 
   const gateway = start('ari-gateway', 'services/ari-gateway/dist/main.js', {
@@ -138,14 +143,16 @@ try {
   await gateway.waitForLine(pinoMsg('gateway lease acquired'), READY_MS);
   const controllers = Array.from({ length: config.DEMO_CONTROLLERS }, (_, i) =>
     start(`call-controller-${i + 1}`, 'services/call-controller/dist/main.js', {
-      NATS_URL: natsUrl, ARI_APP: config.ARI_APP, AUDIOSOCKET_HOST: '127.0.0.1', AUDIOSOCKET_PORT: String(mediaPort),
+      NATS_URL: natsUrl, ARI_APP: config.ARI_APP, ...media.controllerEnv,
     }));
+  const connector = media.connector && start(media.connector.name, media.connector.script, { NATS_URL: natsUrl, ...media.connector.env });
   const health = start('health', 'services/health/dist/main.js', {
     NATS_URL: natsUrl, HEALTH_PORT: String(config.HEALTH_PORT), HEALTH_HOST: config.HEALTH_HOST,
   });
   await Promise.all([
     ...controllers.map((c) => c.waitForLine(pinoMsg('ready'), READY_MS)),
     health.waitForLine(pinoMsg('ready'), READY_MS),
+    ...(connector ? [connector.waitForLine(statusLine('ready'), READY_MS)] : []),
   ]);
 
   const healthHost = config.HEALTH_HOST === '0.0.0.0' ? 'localhost' : config.HEALTH_HOST;
@@ -159,14 +166,14 @@ try {
   const ok = await watch.firstOk;
   if (stopping) throw new Error('stopped');
   const after = `${((performance.now() - startedAt) / 1000).toFixed(1)} s after start`;
-  const services = children.filter((c) => !['ari-simulator', 'audiosocket-echo'].includes(c.name));
+  const services = children.filter((c) => !MEDIA_SIDE.includes(c.name));
   const lines = [
     '',
     'ari-voice-backend demo is running. Ctrl-C stops all of it.',
     `  health       ${healthUrl}/health ${ok ? `ok, ${after}` : `not ok after ${READY_MS / 1000} s (the lines above say why)`}`,
     `  nats         ${natsUrl}${natsProc ? ' (nats-server started for the demo, JetStream on)' : ' (already running)'}`,
     `  asterisk     ${ariUrl} (ARI simulator: ${config.SIM_CALL_RATE} calls/s, each held ${config.SIM_HOLD_MS / 1000} s)`,
-    `  media        127.0.0.1:${mediaPort} (AudioSocket echo)`,
+    `  media        ${media.describe}`,
     `  services     ${services.map((c) => `${c.name} (pid ${c.proc.pid})`).join(', ')}`,
     `  logs         ${logDir}/<service>.log (JSON, as the services write it; warnings and start-up show here)`,
     '',

@@ -41,6 +41,9 @@ describe('formatMessage', () => {
     assert.equal(squeeze(line), '09:00:01.234 pbx1 call ended session=095ab272-0000-4000-8000-000000000001 caller=+4930123456 "Alice" setup=4.2 ms cause=caller_hangup channel=17.15');
     const failed = formatMessage({ subject: 'call.event.ai_app.pbx1.failed', at, data: enc({ ...event, kind: 'failed', callerNumber: '', callerName: '', setupMs: undefined, cause: 'setup_failed:media:ari_error' }) });
     assert.match(squeeze(failed), /call failed session=\S+ caller=\(no number\) cause=setup_failed:media:ari_error channel=17\.15$/);
+    const media = { connection: 'server', connectionId: 'c1', url: 'ws://asterisk:8088/media/c1' };
+    const ready = formatMessage({ subject: 'call.event.ai_app.pbx1.media_ready', at, data: enc({ ...event, kind: 'media_ready', setupMs: undefined, cause: undefined, media }) });
+    assert.match(squeeze(ready), /call media_ready session=\S+ caller=\+4930123456 "Alice" connect=ws:\/\/asterisk:8088\/media\/c1 channel=17\.15$/);
   });
   it('shows a gateway status change', () => {
     const line = formatMessage({ subject: 'ari.status.ai_app.pbx1', at, data: enc({ app: 'ai_app', node: 'pbx1', instance: 'gw-1', state: 'disconnected', since: 's', reason: 'ping timeout' }) });

@@ -97,7 +97,7 @@ export function describeAriEvent(e: Json): string {
   return clip(parts.join(' '));
 }
 
-/** A call event: kind, session, caller, setup time, cause. */
+/** A call event: kind, session, caller, setup time, cause; for media_ready where to connect. */
 export function describeCallEvent(e: Json): string {
   const parts = [`call ${str(e.kind)}`.padEnd(NAME_WIDTH), `session=${str(e.sessionId)}`];
   const number = str(e.callerNumber);
@@ -105,6 +105,9 @@ export function describeCallEvent(e: Json): string {
   parts.push(`caller=${number || '(no number)'}${name ? ` ${JSON.stringify(name)}` : ''}`);
   if (typeof e.setupMs === 'number') parts.push(`setup=${round(e.setupMs)} ms`);
   if (e.cause !== undefined) parts.push(`cause=${value(e.cause)}`);
+  // chan_websocket server mode: where the media server is to connect (media_ready).
+  const media = isObject(e.media) ? e.media : undefined;
+  if (e.kind === 'media_ready' && media) parts.push(`connect=${str(media.url) || str(media.connectionId)}`);
   parts.push(`channel=${str(e.channelId)}`);
   return parts.join(' ');
 }

@@ -28,6 +28,21 @@ export const CallEntry = z.strictObject({
 });
 export type CallEntry = z.infer<typeof CallEntry>;
 
+/**
+ * A chan_websocket media channel's connection. Server mode: the media server must connect to
+ * `url` (`<the node's EXTERNAL_MEDIA_WEBSOCKET_URL>/<connectionId>`) before the call can be
+ * bridged; `connectionId` is the fresh UUID Asterisk made for it (in the externalMedia reply,
+ * `channelvars.MEDIA_WEBSOCKET_CONNECTION_ID`), known nowhere else. Client mode: Asterisk dials
+ * the media server; `connectionId` is the websocket_client.conf id. Either way the media server's
+ * first text frame, MEDIA_START, carries `channel_id:<sessionId>`.
+ */
+export const WebSocketMedia = z.strictObject({
+  connection: z.enum(['client', 'server']),
+  connectionId: z.string().min(1).max(128),
+  url: z.string().max(1024).optional(),
+});
+export type WebSocketMedia = z.infer<typeof WebSocketMedia>;
+
 export const CallState = z.strictObject({
   app: z.string(),
   node: z.string(),
@@ -49,6 +64,8 @@ export const CallState = z.strictObject({
   cause: z.string().optional(),
   /** Absent in calls recorded before entries were (one call per caller channel then). */
   entry: CallEntry.optional(),
+  /** chan_websocket server mode, once externalMedia has answered: where the media server connects. */
+  media: WebSocketMedia.optional(),
 });
 export type CallState = z.infer<typeof CallState>;
 

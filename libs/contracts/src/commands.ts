@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { Bridge, Channel } from './ari-models.js';
 import { AriId, HostPort, SubjectToken } from './ids.js';
+import { WebSocketClientId } from './media-config.js';
 
 const HangupReason = z.enum([
   'normal', 'busy', 'congestion', 'no_answer', 'timeout', 'rejected', 'unallocated',
@@ -44,14 +45,17 @@ export const Commands = {
       channelId: AriId.optional(),
       /** Defaults to the gateway's own ARI_APP; any other app is refused. */
       app: SubjectToken.optional(),
-      external_host: HostPort,
-      encapsulation: z.enum(['rtp', 'audiosocket']).optional(),
-      transport: z.enum(['udp', 'tcp']).optional(),
-      connection_type: z.literal('client').optional(),
+      /** host:port; with transport=websocket `INCOMING` (server mode, or left out) or a websocket_client id. */
+      external_host: z.union([HostPort, z.literal('INCOMING'), WebSocketClientId]).optional(),
+      encapsulation: z.enum(['rtp', 'audiosocket', 'none']).optional(),
+      transport: z.enum(['udp', 'tcp', 'websocket']).optional(),
+      connection_type: z.enum(['client', 'server']).optional(),
       format: z.string().min(1).max(32).regex(/^[a-z0-9_]+$/),
       direction: z.literal('both').optional(),
       data: z.string().min(1).max(255).regex(/^[\x20-\x7e]+$/).optional(),
-    }),
+      // No transport_data: a control format other than plain or json in it (`f(xml)`) crashes
+      // Asterisk 22.10.1 (samples-22.10.1/websocket-media/server-mode/crash-bad-control-format.json).
+    }).superRefine(checkExternalMediaTarget),
     result: Channel,
   },
   'bridges.list': { params: z.strictObject({}), result: z.array(Bridge) },
@@ -81,6 +85,31 @@ export const Commands = {
     result: Nothing,
   },
 } as const;
+
+/**
+ * What external_host must be for the transport, as Asterisk checks it (refused here so the reason
+ * is ours, not a 400 from deep in ARI): host:port except with chan_websocket, which takes
+ * `INCOMING` (server mode) or a websocket_client id (client mode) and only encapsulation `none`.
+ */
+function checkExternalMediaTarget(
+  p: { external_host?: string | undefined; encapsulation?: string | undefined; transport?: string | undefined; connection_type?: string | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  const problem = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+  const host = p.external_host;
+  if (p.transport !== 'websocket') {
+    if (host === undefined || !HostPort.safeParse(host).success) problem('external_host', 'must be host:port (other than with transport=websocket)');
+    if (p.encapsulation === 'none') problem('encapsulation', "'none' goes with transport=websocket");
+    if (p.connection_type === 'server') problem('connection_type', "'server' goes with transport=websocket");
+    return;
+  }
+  if (p.encapsulation !== 'none') problem('encapsulation', "must be 'none' with transport=websocket");
+  if (p.connection_type === 'server') {
+    if (host !== undefined && host !== 'INCOMING') problem('external_host', "must be INCOMING (or left out) with connection_type=server");
+  } else if (host === undefined || host === 'INCOMING' || HostPort.safeParse(host).success) {
+    problem('external_host', 'must be a websocket_client id with connection_type=client');
+  }
+}
 
 export type Commands = typeof Commands;
 export type CommandName = keyof Commands;

@@ -5,8 +5,10 @@
  */
 import { z } from 'zod';
 import { SubjectToken, toSubjectToken } from './ids.js';
+import { checkMediaConfig, mediaConfigFields, withMediaDefaults } from './media-config.js';
 import { checkNatsConfig, evenWithOtherProblems, natsConfigFields, withNatsConnection } from './nats-config.js';
 
+export * from './media-config.js';
 export * from './nats-config.js';
 
 const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
@@ -60,15 +62,9 @@ export type GatewayConfig = z.infer<typeof GatewayConfig>;
 
 export const ControllerConfig = z.object({
   ...common,
-  AUDIOSOCKET_HOST: z.string().min(1).max(200).regex(/^[A-Za-z0-9._:[\]-]+$/).default('audiosocket'),
-  AUDIOSOCKET_PORT: z.coerce.number().int().min(1).max(65535).default(7575),
-  EXTERNAL_MEDIA_FORMAT: z.string().regex(/^[a-z0-9_]+$/).default('slin16'),
-  EXTERNAL_MEDIA_ENCAPSULATION: z.enum(['audiosocket', 'rtp']).default('audiosocket'),
-  EXTERNAL_MEDIA_TRANSPORT: z.enum(['tcp', 'udp']).default('tcp'),
+  ...mediaConfigFields,
   /** Used for command request timeouts: ARI's own timeout plus a margin for the bus. */
   ARI_HTTP_TIMEOUT: Seconds.default(10),
-  /** How long setup waits for the media channel's own StasisStart. */
-  MEDIA_STASIS_TIMEOUT_MS: Millis.min(1).default(5_000),
   /** Queue group the instances share new calls through. */
   CONTROLLER_QUEUE: SubjectToken.default('call-controller'),
   /** On SIGTERM, how long in-flight calls get to finish setting up or tearing down. */
@@ -89,7 +85,9 @@ export const ControllerConfig = z.object({
   EXTERNAL_MEDIA_FAILURE_ACTION: z.enum(['hangup', 'continue']).default('hangup'),
 })
   .superRefine(checkNatsConfig, evenWithOtherProblems)
-  .transform(withNatsConnection);
+  .superRefine(checkMediaConfig, evenWithOtherProblems)
+  // One transform (not two in a row): readers of the schema find the env names at `.in.shape`.
+  .transform((c) => withNatsConnection(withMediaDefaults(c)));
 export type ControllerConfig = z.infer<typeof ControllerConfig>;
 
 export const HealthConfig = z.object({

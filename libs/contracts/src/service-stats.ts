@@ -106,6 +106,25 @@ export const ControllerStatsData = z.looseObject({
     eventsDropped: Count.default(0),
     setupMs: MsHistogram.default(zeroSetup),
   }).default({ inSetupOrTeardown: 0, started: 0, ended: 0, failed: 0, eventsDropped: 0, setupMs: zeroSetup }),
+  /**
+   * This instance's media path: how it asks for media channels and whether they come up in time.
+   * `degraded` while media channels take longer than MEDIA_DEGRADED_AFTER_MS to come up, or ARI
+   * commands about them time out (a chan_websocket client connection stalls Asterisk so: a media
+   * server that accepts TCP and never answers the WebSocket handshake). Absent from older controllers.
+   */
+  media: z.looseObject({
+    transport: z.string().optional(),
+    connection: z.string().optional(),
+    /** `ok` or `degraded`; a plain string so new states do not break older readers. */
+    state: z.string().default('ok'),
+    /** Degraded since (ISO 8601). */
+    since: z.string().optional(),
+    reason: z.string().optional(),
+    /** Media channels that took longer than the threshold to come up, since the instance started. */
+    slow: Count.default(0),
+    /** ARI commands about media channels that timed out, since the instance started. */
+    timeouts: Count.default(0),
+  }).optional(),
   /** This instance's reconciliations (Asterisk compared with the call state), since it started. */
   reconcile: z.looseObject({
     runs: Count.default(0),

@@ -4,7 +4,7 @@
  *   ari.event.<app>.<node>.<EventType>          every ARI event, payload as Asterisk sent it
  *   ari.command.<app>.<node>.<resource>.<action> ARI commands (request/reply)
  *   ari.status.<app>.<node>                      gateway ARI connection state changes
- *   call.event.<app>.<node>.<started|ended|failed> call lifecycle
+ *   call.event.<app>.<node>.<media_ready|started|ended|failed> call lifecycle
  *   call.controller.<app>.<instance>             a controller instance's status (request/reply)
  *   call.session.<app>.<sessionId>               a call's details by session UUID (request/reply)
  *   $SRV.STATS.<service>                         services API stats (health reads them)

@@ -24,7 +24,7 @@ async function settle(w: World): Promise<void> {
 
 describe('call actor runtime', () => {
   it('a publish that throws (NATS draining) does not stop the call: events settled, no actor left', async () => {
-    const w = new World('hangup', { publish: () => { throw new Error('NATS connection draining'); } });
+    const w = new World('hangup', 'audiosocket', { publish: () => { throw new Error('NATS connection draining'); } });
     const instance = w.startInstance();
     const caller = w.placeCall(0);
     await settle(w);
@@ -41,7 +41,7 @@ describe('call actor runtime', () => {
 
   it('a transition that throws (a bug) hands its events back and leaves no actor', async () => {
     let broken = true;
-    const w = new World('hangup', { uuid: () => { if (broken) throw new Error('a bug in a transition'); } });
+    const w = new World('hangup', 'audiosocket', { uuid: () => { if (broken) throw new Error('a bug in a transition'); } });
     const instance = w.startInstance();
     w.placeCall(0);
     await settle(w);

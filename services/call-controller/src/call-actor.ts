@@ -7,7 +7,7 @@
  */
 import type { CallEvent, CommandName, CommandParams, CommandResult } from '@avb/contracts';
 import type { Logger } from '@avb/runtime';
-import { initialState, step, type DeliveryRef, type Effect, type Env, type MachineState, type Message, type StoreOp, type StoredCall, type TimerName } from './call-machine.js';
+import { initialState, step, type DeliveryRef, type Effect, type Env, type MachineState, type MediaPathEvent, type Message, type StoreOp, type StoredCall, type TimerName } from './call-machine.js';
 import type { CallState } from '@avb/contracts';
 
 /** A durable event being handled (a JetStream message): acked or handed back by the machine. */
@@ -47,6 +47,8 @@ export interface ActorRuntime {
   /** The error code of a failed ARI command (`internal` for anything unexpected). */
   codeOf(err: unknown): string;
   publish(event: CallEvent): void;
+  /** The media path monitor (media-path.ts), when there is one. */
+  observeMedia?(event: MediaPathEvent): void;
   clock: Clock;
   log: Logger;
   /** Deliveries by the id the machine knows them by. */
@@ -142,6 +144,8 @@ export class CallActor {
           this.log.warn({ reason: errText(err), kind: e.event.kind }, 'cannot publish the call event');
         }
         return;
+      case 'media_path':
+        return this.rt.observeMedia?.(e.event);
       case 'log':
         return void this.log[e.level](e.fields ?? {}, e.msg);
     }
@@ -161,7 +165,8 @@ export class CallActor {
     switch (e.op) {
       case 'create': return done(store.create(e.state).then((revision) => ({ revision })));
       case 'takeover':
-      case 'activate': return done(store.update(e.state, e.revision).then((revision) => ({ revision })));
+      case 'activate':
+      case 'note': return done(store.update(e.state, e.revision).then((revision) => ({ revision })));
       case 'claim': return done(store.remove(e.state, e.revision).then(() => ({})));
       case 'pointer': return done(store.pointSession(e.state).then(() => ({})));
       case 'unpoint': return done(store.dropSession(e.sessionId).then(() => ({})));

@@ -27,6 +27,7 @@ const summary = (fx: Effect[]) => fx.map((e) => {
     case 'watch_media': return 'watch';
     case 'publish': return `publish:${e.event.kind}${e.event.cause ? `(${e.event.cause})` : ''}`;
     case 'log': return `log:${e.level}`;
+    case 'media_path': return `media_path:${e.event.kind}`;
   }
 }).filter((x) => !x.startsWith('log:')).join(' ');
 const notes = (st: MachineState) => [

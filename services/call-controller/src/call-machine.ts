@@ -11,7 +11,9 @@
  * Setting a call up (the instance that got the caller's StasisStart):
  *   recording   create the call state (compare-and-set: nobody else has it), answer meanwhile
  *   creating    bridge + externalMedia (ids chosen up front), wait for the media channel's own
- *               StasisStart (asked of ARI if it does not come), session pointer meanwhile
+ *               StasisStart (asked of ARI if it does not come), session pointer meanwhile;
+ *               chan_websocket server mode: `media_ready` with the connection id of the reply
+ *               at once, and the id written into the state, for the media server to connect
  *   bridging    addChannel with both channels
  *   activating  state phase `active` (compare-and-set), then `started`
  * Ending a call (whoever sees its end, the owner of a failed setup, reconciliation):
@@ -24,8 +26,15 @@
  * a call of an earlier stay in Stasis is ended first (the caller left it and came back).
  * A state store that does not answer hands the deliveries back (nak) for a later retry, after
  * removing what this actor created; nothing is reported and no caller is touched without the claim.
+ * No externalMedia is ever sent twice with one channel id (every attempt at a call has fresh ids):
+ * chan_websocket on Asterisk 22.10.1 crashes on a channel id in use.
+ * How long media channels take to come up, and media commands timing out, are told to the media
+ * path monitor (`media_path` effects), which /health reads.
  */
-import { bridgeName, type CallEntry, type CallEvent, type CallEventKind, type CallPhase, type CallState, type CommandName, type CommandParams } from '@avb/contracts';
+import { bridgeName, type CallEntry, type CallEvent, type CallEventKind, type CallPhase, type CallState, type CommandName, type CommandParams, type WebSocketMedia } from '@avb/contracts';
+import { externalMediaParams, isWebSocket, websocketMediaOf, type MediaSettings } from './media-plan.js';
+
+export type { MediaSettings };
 
 // ---- what the machine is told ---------------------------------------------------------------
 
@@ -46,14 +55,14 @@ export interface StoredCall {
   revision: number;
 }
 
-export type StoreOp = 'create' | 'takeover' | 'activate' | 'claim' | 'read' | 'pointer' | 'unpoint';
+export type StoreOp = 'create' | 'takeover' | 'activate' | 'note' | 'claim' | 'read' | 'pointer' | 'unpoint';
 
 export type Step =
   | 'answer' | 'bridge' | 'media' | 'media_check' | 'add'
   | 'rm_media' | 'rm_bridge' | 'caller' | 'rm_old_media' | 'rm_old_bridge'
-  | 'pointer' | 'unpoint';
+  | 'pointer' | 'unpoint' | 'note';
 
-export type TimerName = 'media_check' | 'media_timeout' | 'activate_retry' | `retry:${Step}`;
+export type TimerName = 'media_check' | 'media_timeout' | 'media_slow' | 'activate_retry' | `retry:${Step}`;
 
 export type StartMessage = {
   type: 'start';
@@ -101,7 +110,8 @@ export type Message =
 export type Effect =
   | { type: 'ari'; step: Step; node: string; command: CommandName; params: CommandParams<CommandName> }
   | { type: 'store'; op: 'create' | 'pointer'; state: CallState }
-  | { type: 'store'; op: 'takeover' | 'activate' | 'claim'; state: CallState; revision: number }
+  /** `note`: the websocket connection id written into the state during setup (session lookups). */
+  | { type: 'store'; op: 'takeover' | 'activate' | 'note' | 'claim'; state: CallState; revision: number }
   | { type: 'store'; op: 'read'; node: string; channelId: string }
   | { type: 'store'; op: 'read'; sessionId: string }
   | { type: 'store'; op: 'unpoint'; sessionId: string }
@@ -111,16 +121,19 @@ export type Effect =
   /** Route this media channel's StasisStart and StasisEnd here (before externalMedia is sent). */
   | { type: 'watch_media'; channelId: string }
   | { type: 'publish'; event: CallEvent }
+  | { type: 'media_path'; event: MediaPathEvent }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string; fields?: Record<string, unknown> };
 
-export interface MediaSettings {
-  externalHost: string;
-  format: string;
-  encapsulation: 'audiosocket' | 'rtp';
-  transport: 'tcp' | 'udp';
-  /** How long setup waits for the media channel's StasisStart. */
-  stasisTimeoutMs: number;
-}
+/**
+ * For the media path monitor: a media channel came up (ms from externalMedia sent to its
+ * StasisStart), one is slower than `slowMs` and still not up, that one is no longer waited for,
+ * an ARI command about media (or our own wait) timed out.
+ */
+export type MediaPathEvent =
+  | { kind: 'up'; ms: number }
+  | { kind: 'slow' }
+  | { kind: 'slow_over' }
+  | { kind: 'timeout'; what: string };
 
 export interface MachineSettings {
   app: string;
@@ -174,6 +187,8 @@ export interface Call {
   cause?: string;
   /** A takeover's predecessor: what it may have created, removed once the takeover is recorded. */
   old?: Pick<CallIds, 'sessionId' | 'bridgeId' | 'externalChannelId'>;
+  /** chan_websocket: the media channel's connection, from the externalMedia reply. */
+  media?: WebSocketMedia;
 }
 
 type Job =
@@ -183,7 +198,8 @@ type Job =
 
 type StepStatus = 'pending' | 'ok' | 'failed';
 
-type SetupStep = 'answer' | 'bridge' | 'media' | 'media_stasis' | 'add_channels';
+/** `media_connect`: chan_websocket's socket never connected (or its channel went before it did). */
+type SetupStep = 'answer' | 'bridge' | 'media' | 'media_stasis' | 'media_connect' | 'add_channels';
 
 export interface MachineState {
   phase: Phase;
@@ -210,6 +226,10 @@ export interface MachineState {
   unpointing: string | undefined;
   /** The media channel's timers are armed. */
   mediaTimers: boolean;
+  /** Monotonic ms when externalMedia was sent (how long the media channel takes to come up). */
+  mediaSentAt: number | undefined;
+  /** The media channel was reported slow to come up (its end of waiting is reported too). */
+  mediaSlow: boolean;
   stopping: boolean;
 }
 
@@ -229,7 +249,8 @@ export function initialState(): MachineState {
   return {
     phase: 'idle', gen: 0, job: undefined, queue: [], call: undefined, steps: {}, retries: {},
     mediaInStasis: false, gone: { caller: false, media: false }, failure: undefined, ending: undefined,
-    settleAs: { ack: true }, attempts: 0, rereadFrom: undefined, claimSent: false, unpointing: undefined, mediaTimers: false, stopping: false,
+    settleAs: { ack: true }, attempts: 0, rereadFrom: undefined, claimSent: false, unpointing: undefined, mediaTimers: false,
+    mediaSentAt: undefined, mediaSlow: false, stopping: false,
   };
 }
 
@@ -291,7 +312,7 @@ function copy(s: MachineState): MachineState {
   return {
     ...s,
     queue: [...s.queue],
-    call: s.call && { ...s.call, ids: { ...s.call.ids } },
+    call: s.call && { ...s.call, ids: { ...s.call.ids }, ...(s.call.media ? { media: { ...s.call.media } } : {}) },
     steps: { ...s.steps },
     retries: { ...s.retries },
     gone: { ...s.gone },
@@ -468,6 +489,7 @@ function takeOver(c: Ctx, found: StoredCall, m: StartMessage): void {
     old: { sessionId: prev.sessionId, bridgeId: prev.bridgeId, externalChannelId: prev.externalChannelId },
   };
   delete s.call.cause;
+  delete s.call.media; // the predecessor's connection, not this attempt's
   s.phase = 'recording';
   log(c, 'info', 'taking over a call left in setup', { previousOwner: prev.owner });
   c.fx.push({ type: 'store', op: 'takeover', state: stateOf(c, 'setup'), revision: found.revision });
@@ -491,16 +513,55 @@ function onRecorded(c: Ctx, revision: number): void {
   sendAri(c, 'bridge');
   c.fx.push({ type: 'watch_media', channelId: call.ids.externalChannelId });
   sendAri(c, 'media');
+  s.mediaSentAt = c.env.mono();
   s.mediaTimers = true;
-  c.fx.push({ type: 'timer', name: 'media_timeout', ms: c.env.settings.media.stasisTimeoutMs });
+  const { stasisTimeoutMs, slowMs } = c.env.settings.media;
+  c.fx.push({ type: 'timer', name: 'media_timeout', ms: stasisTimeoutMs });
   c.fx.push({ type: 'timer', name: 'media_check', ms: c.env.settings.mediaCheckMs });
+  if (slowMs !== undefined) c.fx.push({ type: 'timer', name: 'media_slow', ms: slowMs });
 }
 
 function disarmMedia(c: Ctx): void {
   if (!c.s.mediaTimers) return;
   c.s.mediaTimers = false;
   c.fx.push({ type: 'cancel', name: 'media_check' }, { type: 'cancel', name: 'media_timeout' });
+  if (c.env.settings.media.slowMs !== undefined) c.fx.push({ type: 'cancel', name: 'media_slow' });
+  if (c.s.mediaSlow) {
+    c.s.mediaSlow = false;
+    observe(c, { kind: 'slow_over' });
+  }
 }
+
+/** Tells the media path monitor (only when it watches: `slowMs` set). */
+function observe(c: Ctx, event: MediaPathEvent): void {
+  if (c.env.settings.media.slowMs !== undefined) c.fx.push({ type: 'media_path', event });
+}
+
+/**
+ * externalMedia answered. chan_websocket server mode: the media server must connect with the
+ * connection id of this reply before the channel enters Stasis, so `media_ready` goes out at once
+ * (unless the call is ending anyway), and the id is written into the state (compare-and-set, like
+ * every change) for session lookups; activation and the claim wait for that write.
+ */
+function onMediaCreated(c: Ctx, reply: unknown): void {
+  const { s, env } = c;
+  const call = s.call!;
+  const media = websocketMediaOf(env.settings.media, call.ids.node, reply);
+  if (media === undefined) return;
+  if (media === 'missing') {
+    s.failure ??= { step: 'media', code: 'no_connection_id' };
+    return;
+  }
+  call.media = media;
+  if (media.connection !== 'server' || s.failure || s.gone.caller || s.gone.media) return;
+  if (media.url === undefined) log(c, 'warn', 'no media URL for this node in EXTERNAL_MEDIA_WEBSOCKET_URL; media_ready has only the connection id', { node: call.ids.node });
+  report(c, 'media_ready');
+  s.steps.note = 'pending';
+  c.fx.push({ type: 'store', op: 'note', state: stateOf(c, 'setup'), revision: call.revision });
+}
+
+/** The wait for the media channel failed: with chan_websocket, its socket did not connect. */
+const waitStep = (c: Ctx): SetupStep => (isWebSocket(c.env.settings.media) ? 'media_connect' : 'media_stasis');
 
 /** What comes next for the call in hand, from what has settled. */
 function advance(c: Ctx): void {
@@ -510,12 +571,13 @@ function advance(c: Ctx): void {
       if (pending(s, 'answer', 'bridge', 'media')) return;
       if (s.failure || s.gone.caller || s.gone.media) return decideEnd(c);
       if (!s.mediaInStasis) return;
+      if (s.mediaSentAt !== undefined) observe(c, { kind: 'up', ms: round(c.env.mono() - s.mediaSentAt) });
       disarmMedia(c);
       s.phase = 'bridging';
       return sendAri(c, 'add');
     }
     case 'bridging':
-      if (pending(s, 'add')) return;
+      if (pending(s, 'add', 'note')) return;
       if (s.failure || s.gone.caller || s.gone.media) return decideEnd(c);
       s.phase = 'activating';
       s.call!.setupMs = round(c.env.mono() - s.call!.receivedAt);
@@ -525,7 +587,7 @@ function advance(c: Ctx): void {
       return claimIfReady(c);
     case 'clearing':
       // Also where a set-up call waits for its predecessor's removal before the job is done.
-      if (pending(s, 'rm_media', 'rm_bridge', 'caller', 'rm_old_media', 'rm_old_bridge', 'pointer', 'unpoint')) return;
+      if (pending(s, 'rm_media', 'rm_bridge', 'caller', 'rm_old_media', 'rm_old_bridge', 'pointer', 'unpoint', 'note')) return;
       return finishJob(c);
     default:
       return; // waiting for a store result; gone notes are looked at when it comes
@@ -561,7 +623,7 @@ function decideEnd(c: Ctx): void {
   } else {
     const f = s.failure ?? { step: 'answer', code: 'internal' };
     call.cause = `setup_failed:${f.step}:${f.code}`;
-    const mediaDown = f.step === 'media' || f.step === 'media_stasis';
+    const mediaDown = f.step === 'media' || f.step === 'media_stasis' || f.step === 'media_connect';
     s.ending = { kind: 'failed', caller: mediaDown ? mediaAction : 'hangup' };
     log(c, 'warn', 'call setup failed; removing what it created', { cause: call.cause, caller: s.ending.caller });
   }
@@ -572,8 +634,9 @@ function decideEnd(c: Ctx): void {
 
 function claimIfReady(c: Ctx): void {
   const { s } = c;
-  // A session pointer still being written would outlive the claim's cleanup.
-  if (pending(s, 'pointer', 'unpoint') || s.claimSent) return;
+  // A session pointer still being written would outlive the claim's cleanup; a connection id
+  // being written changes the revision the claim needs.
+  if (pending(s, 'pointer', 'unpoint', 'note') || s.claimSent) return;
   s.claimSent = true;
   c.fx.push({ type: 'store', op: 'claim', state: stateOf(c, s.call!.phase), revision: s.call!.revision });
 }
@@ -621,9 +684,11 @@ function report(c: Ctx, kind: CallEventKind): void {
     externalChannelId: s.externalChannelId, callerNumber: call.caller.number, callerName: call.caller.name,
     startedAt: call.startedAt, at: iso(c.env),
     ...(call.setupMs === undefined ? {} : { setupMs: call.setupMs }),
-    ...(kind === 'started' || call.cause === undefined ? {} : { cause: call.cause }),
+    ...((kind !== 'ended' && kind !== 'failed') || call.cause === undefined ? {} : { cause: call.cause }),
+    ...(call.media === undefined ? {} : { media: call.media }),
   };
   c.fx.push({ type: 'publish', event });
+  if (kind === 'media_ready') return log(c, 'debug', 'media ready to connect', { sessionId: s.sessionId, media: call.media });
   const msg = kind === 'started' ? 'call started' : kind === 'ended' ? 'call ended' : 'call failed';
   log(c, 'info', msg, { sessionId: s.sessionId, ...(kind === 'started' ? { setupMs: call.setupMs } : { cause: call.cause }) });
 }
@@ -637,6 +702,13 @@ function read(c: Ctx, key: { node: string; channelId: string } | { sessionId: st
 
 function onStored(c: Ctx, m: Extract<Message, { type: 'stored' }>): void {
   const { s } = c;
+  if (m.op === 'note') {
+    s.steps.note = m.outcome === 'ok' ? 'ok' : 'failed';
+    if (m.outcome === 'ok' && m.revision !== undefined) s.call!.revision = m.revision;
+    // A lost compare-and-set: the next one (activation, the claim) reads the state and decides.
+    if (m.outcome === 'unavailable') log(c, 'warn', 'websocket connection id not written; session lookups miss it until the call is active');
+    return advance(c);
+  }
   if (m.op === 'pointer' || m.op === 'unpoint') {
     // The pointer is how the media channel's end finds its call: it is written again a few times.
     const attempt = s.retries[m.op] ?? 0;
@@ -785,6 +857,8 @@ function afterClaimConflict(c: Ctx, found: StoredCall | undefined): void {
 const SETUP_STEP: Partial<Record<Step, SetupStep>> = { answer: 'answer', bridge: 'bridge', media: 'media', add: 'add_channels' };
 const TEARDOWN: ReadonlySet<Step> = new Set(['rm_media', 'rm_bridge', 'caller', 'rm_old_media', 'rm_old_bridge']);
 const TRANSIENT = new Set(['timeout', 'ari_unavailable']);
+/** Commands about the media channel whose timing out says the media path is in trouble. */
+const MEDIA_COMMAND: Partial<Record<Step, string>> = { media: 'externalMedia', rm_media: 'media hangup', rm_old_media: 'media hangup' };
 
 function onAri(c: Ctx, m: Extract<Message, { type: 'ari' }>): void {
   const { s } = c;
@@ -793,11 +867,12 @@ function onAri(c: Ctx, m: Extract<Message, { type: 'ari' }>): void {
     delete s.steps.media_check;
     if (m.ok && isInStasis(m.result)) return onMediaStart(c, s.call.ids.externalChannelId);
     if (!m.ok && m.code === 'not_found') {
-      s.failure ??= { step: 'media_stasis', code: 'not_found' };
+      s.failure ??= { step: waitStep(c), code: 'not_found' };
       return advance(c);
     }
     return;
   }
+  if (!m.ok && m.code === 'timeout' && MEDIA_COMMAND[m.step]) observe(c, { kind: 'timeout', what: MEDIA_COMMAND[m.step]! });
   if (TEARDOWN.has(m.step) && !m.ok && m.code !== 'not_found') {
     const attempt = s.retries[m.step] ?? 0;
     const delay = TEARDOWN_RETRY_MS[attempt];
@@ -811,6 +886,7 @@ function onAri(c: Ctx, m: Extract<Message, { type: 'ari' }>): void {
   s.steps[m.step] = m.ok || TEARDOWN.has(m.step) ? 'ok' : 'failed';
   const setupStep = SETUP_STEP[m.step];
   if (!m.ok && setupStep) s.failure ??= { step: setupStep, code: m.code };
+  if (m.ok && m.step === 'media') onMediaCreated(c, m.result);
   advance(c);
 }
 
@@ -832,8 +908,16 @@ function onTimer(c: Ctx, name: TimerName): void {
   }
   if (s.phase !== 'creating' || s.mediaInStasis || !s.call) return;
   if (name === 'media_timeout') {
-    s.failure ??= { step: 'media_stasis', code: 'timeout' };
+    s.failure ??= { step: waitStep(c), code: 'timeout' };
+    observe(c, { kind: 'timeout', what: waitStep(c) === 'media_connect' ? 'media connection' : 'media StasisStart' });
     return advance(c);
+  }
+  if (name === 'media_slow') {
+    s.mediaSlow = true;
+    observe(c, { kind: 'slow' });
+    // Per call at debug: the media path monitor warns once when the path turns degraded.
+    log(c, 'debug', 'media channel slow to come up', { sessionId: s.call.ids.sessionId, ms: c.env.settings.media.slowMs });
+    return;
   }
   // media_check: the StasisStart may have been lost on its way: ask ARI, and keep asking.
   if (s.steps.media === 'ok' && s.steps.media_check === undefined) sendAri(c, 'media_check');
@@ -857,10 +941,7 @@ function sendAri(c: Ctx, st: Step, again = false): void {
   switch (st) {
     case 'answer': return push('channels.answer', { channelId });
     case 'bridge': return push('bridges.create', { bridgeId, type: 'mixing', name: bridgeName(app, sessionId) });
-    case 'media': return push('channels.externalMedia', {
-      channelId: externalChannelId, external_host: media.externalHost, format: media.format,
-      encapsulation: media.encapsulation, transport: media.transport, data: sessionId,
-    });
+    case 'media': return push('channels.externalMedia', externalMediaParams(media, externalChannelId, sessionId));
     case 'media_check': return push('channels.get', { channelId: externalChannelId });
     case 'add': return push('bridges.addChannel', { bridgeId, channel: [channelId, externalChannelId] });
     case 'rm_media': return push('channels.hangup', { channelId: externalChannelId });
@@ -871,6 +952,7 @@ function sendAri(c: Ctx, st: Step, again = false): void {
       return s.ending?.caller === 'continue' ? push('channels.continue', { channelId }) : push('channels.hangup', { channelId });
     case 'pointer':
     case 'unpoint':
+    case 'note':
       return;
   }
 }
@@ -893,6 +975,7 @@ function known(found: StoredCall): Call {
     receivedAt: 0, revision: found.revision, phase: f.phase, owner: f.owner, own: false,
     ...(f.setupMs === undefined ? {} : { setupMs: f.setupMs }),
     ...(f.cause === undefined ? {} : { cause: f.cause }),
+    ...(f.media === undefined ? {} : { media: { ...f.media } }),
   };
 }
 
@@ -904,6 +987,7 @@ function stateOf(c: Ctx, phase: CallPhase): CallState {
     ...(call.setupMs === undefined ? {} : { setupMs: call.setupMs }),
     ...(call.cause === undefined ? {} : { cause: call.cause }),
     ...(call.entry === undefined ? {} : { entry: call.entry }),
+    ...(call.media === undefined ? {} : { media: call.media }),
   };
 }
 

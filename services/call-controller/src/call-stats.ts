@@ -30,7 +30,7 @@ export class CallStats {
     if (event.kind === 'started') {
       this.started += 1;
       if (event.setupMs !== undefined) this.observeSetup(event.setupMs);
-    } else {
+    } else if (event.kind !== 'media_ready') {
       this[event.kind] += 1;
     }
   }

@@ -18,6 +18,7 @@ import { isCommandError } from './command-error.js';
 import { consumeCallEvents } from './durable-events.js';
 import { createEventDecoder } from './event-decoder.js';
 import { watchMediaStarts } from './media-fast-path.js';
+import { MediaPath } from './media-path.js';
 import { mediaSettings } from './media-settings.js';
 import { startReconcileScheduler } from './reconcile-scheduler.js';
 import { startSessionService } from './session-service.js';
@@ -48,11 +49,17 @@ runService({
       CallStore.open(js, await nc.jetstreamManager(), config.CALLS_BUCKET, config.CALL_STATE_TTL_S), JETSTREAM_RETRY_MS);
 
     const stats = new CallStats(() => actors.size);
+    const media = mediaSettings(config);
+    const mediaLog = log.child({ feature: 'media-path' });
+    const mediaPath = new MediaPath(
+      { transport: media.transport, ...('connection' in media ? { connection: media.connection } : {}), slowMs: config.MEDIA_DEGRADED_AFTER_MS },
+      (state) => (state.state === 'ok' ? mediaLog.info({ media: state }, 'media path ok again') : mediaLog.warn({ media: state }, 'media path degraded')),
+    );
     const publishEvent = createCallEventPublisher(nc);
     const ari = createAriCommands(nc, app, { timeoutMs: config.ARI_HTTP_TIMEOUT * 1000 + 2000, noRespondersRetryMs: config.GATEWAY_WAIT_MS });
     const actors = new CallActors({
       env: {
-        settings: { app, instance, media: mediaSettings(config), mediaFailureAction: config.EXTERNAL_MEDIA_FAILURE_ACTION, mediaCheckMs: MEDIA_CHECK_MS },
+        settings: { app, instance, media, mediaFailureAction: config.EXTERNAL_MEDIA_FAILURE_ACTION, mediaCheckMs: MEDIA_CHECK_MS },
         now: Date.now,
         mono: () => performance.now(),
         uuid: randomUUID,
@@ -65,6 +72,7 @@ runService({
         stats.count(event);
         publishEvent(event);
       },
+      observeMedia: (event) => mediaPath.observe(event),
       clock: { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout) },
       log,
     }, config.CONSUMER_ACK_WAIT_MS);
@@ -107,9 +115,9 @@ runService({
       });
     }, JETSTREAM_RETRY_MS);
 
-    const service = await registerStatusService(nc, { app, instance, stats, startedAt, activeCalls: () => store.activeCalls() });
+    const service = await registerStatusService(nc, { app, instance, stats, startedAt, activeCalls: () => store.activeCalls(), media: () => mediaPath.snapshot() });
     await nc.flush();
-    log.info({ media: mediaSettings(config), stream: config.EVENTS_STREAM, bucket: config.CALLS_BUCKET }, 'ready');
+    log.info({ media, stream: config.EVENTS_STREAM, bucket: config.CALLS_BUCKET }, 'ready');
 
     return async () => {
       // New callers are handed back to the other instances; calls being set up or ended here

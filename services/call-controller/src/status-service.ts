@@ -6,6 +6,7 @@
 import { subjects } from '@avb/contracts';
 import type { NatsConnection, Service } from 'nats';
 import type { CallStats } from './call-stats.js';
+import type { MediaPathSnapshot } from './media-path.js';
 
 export const SERVICE_NAME = 'call-controller';
 export const SERVICE_VERSION = '0.1.0';
@@ -19,6 +20,8 @@ export async function registerStatusService(
     startedAt: Date;
     /** Calls in the shared state (all instances); the same figure from every instance. */
     activeCalls(): Promise<number>;
+    /** The media path as this instance sees it (media-path.ts). */
+    media?(): MediaPathSnapshot;
   },
 ): Promise<Service> {
   // Shape: ControllerStatsData in @avb/contracts (read by the health service). The counters are
@@ -32,6 +35,7 @@ export async function registerStatusService(
       uptimeSeconds: Math.round((Date.now() - opts.startedAt.getTime()) / 1000),
       ...cluster,
       calls: opts.stats.snapshot(),
+      ...(opts.media ? { media: opts.media() } : {}),
       reconcile: opts.stats.reconcileSnapshot(),
     };
   };

@@ -1,7 +1,9 @@
 /**
  * The /health verdict (pure): `ok` only when NATS is connected, every known node has an
- * ari-gateway whose ARI WebSocket is connected, and at least one call-controller answers;
- * `down` when NATS is unreachable; `degraded` otherwise, with one problem per missing part.
+ * ari-gateway whose ARI WebSocket is connected, at least one call-controller answers and no
+ * controller reports its media path degraded (media channels not coming up in time: a stalled
+ * chan_websocket client connection, say); `down` when NATS is unreachable; `degraded` otherwise,
+ * with one problem per missing part.
  */
 import type { Snapshot } from './discovery.js';
 import type { InstanceView } from './instance-view.js';
@@ -58,6 +60,11 @@ export function buildReport(snapshot: Snapshot, answering: InstanceView[], missi
   if (!answering.some((i) => i.service === 'call-controller')) {
     const gone = missing.filter((i) => i.service === 'call-controller').map((i) => i.instance ?? i.id);
     problems.push(`no call-controller instance answers${gone.length > 0 ? ` (last seen: ${gone.join(', ')})` : ''}`);
+  }
+  for (const c of answering.filter((i) => i.service === 'call-controller' && i.media?.state === 'degraded')) {
+    const m = c.media!;
+    const what = [m.transport, m.connection].filter(Boolean).join(' ');
+    problems.push(`call-controller ${c.instance ?? c.id}: media path degraded${what ? ` (${what})` : ''}${m.since ? ` since ${m.since}` : ''}${m.reason ? `: ${m.reason}` : ''}`);
   }
   // An instance whose stats do not match the contract is listed with its `problem`; it still
   // answers, so it only costs the verdict where its data is needed (a gateway's ARI state).

@@ -23,8 +23,18 @@ export interface InstanceView {
   role?: string;
   /** Controllers: this instance's own figures (the cluster-wide ones are the report's `calls`). */
   calls?: InstanceCalls;
+  /** Controllers: their media path (transport, and whether media channels come up in time). */
+  media?: InstanceMedia;
   /** Set when the instance answered with stats that do not match the contract. */
   problem?: string;
+}
+
+export interface InstanceMedia {
+  transport?: string;
+  connection?: string;
+  state: string;
+  since?: string;
+  reason?: string;
 }
 
 export interface InstanceCalls {
@@ -76,6 +86,14 @@ export function viewInstances(snapshot: Snapshot): InstanceView[] {
     if (a.data) {
       const { inSetupOrTeardown, started, ended, failed } = a.data.calls;
       view.calls = { inSetupOrTeardown, started, ended, failed };
+      if (a.data.media) {
+        // Chosen fields only, as everywhere in this view.
+        const { transport, connection, state, since, reason } = a.data.media;
+        view.media = {
+          state, ...(transport === undefined ? {} : { transport }), ...(connection === undefined ? {} : { connection }),
+          ...(since === undefined ? {} : { since }), ...(reason === undefined ? {} : { reason }),
+        };
+      }
     }
     return view;
   });

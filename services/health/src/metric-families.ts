@@ -31,6 +31,9 @@ export const FAMILIES = {
   avb_controller_reconcile_failures_total: counter('Reconciliations that could not be done (no gateway for the node, the call state unreadable); retried at the next run.'),
   avb_controller_reconcile_repairs_total: counter('What reconciliations repaired, by repair: call_ended (caller gone), bridge_removed, media_channel_removed (their call gone).'),
   avb_controller_reconcile_calls_refreshed_total: counter('Live calls whose state entry a reconciliation refreshed.'),
+  avb_controller_media_path_degraded: gauge('Controllers whose media path is degraded now (media channels not up in time, media commands timing out), by transport.'),
+  avb_controller_media_slow_total: counter('Media channels that took longer than MEDIA_DEGRADED_AFTER_MS to come up, by transport.'),
+  avb_controller_media_timeouts_total: counter('ARI commands about media channels (and waits for them) that timed out, by transport.'),
 
   avb_ari_connected: gauge('Whether a gateway of the node has its ARI WebSocket connected (1) or none has (0).', 'max'),
   avb_ari_gateways: gauge('Gateways that answered, by node and role (active holds the node\'s ARI WebSocket, standby waits to take over).'),

@@ -86,6 +86,16 @@ function controllerMetrics(d: ControllerStatsData): MetricJson[] {
       [['call_ended', r.callsEnded], ['bridge_removed', r.bridgesRemoved], ['media_channel_removed', r.mediaChannelsRemoved], ['caller_adopted', r.callersAdopted]], 'repair', {},
     )),
     family('avb_controller_reconcile_calls_refreshed_total', [{ labels: {}, value: r.callsRefreshed }]),
+    ...(d.media === undefined ? [] : mediaMetrics(d.media)),
+  ];
+}
+
+function mediaMetrics(m: NonNullable<ControllerStatsData['media']>): MetricJson[] {
+  const labels = { transport: [m.transport ?? 'unknown', m.connection].filter(Boolean).join('_') };
+  return [
+    family('avb_controller_media_path_degraded', [{ labels, value: m.state === 'degraded' ? 1 : 0 }]),
+    family('avb_controller_media_slow_total', [{ labels, value: m.slow }]),
+    family('avb_controller_media_timeouts_total', [{ labels, value: m.timeouts }]),
   ];
 }
 

@@ -2,7 +2,7 @@
  * The whole system on loopback for a test: a private nats-server, the ARI simulator, the
  * AudioSocket echo server, one ari-gateway and N call-controllers as real processes.
  */
-import { AriSimulator, AudioSocketEcho } from '@avb/ari-simulator';
+import { AriSimulator, AudioSocketEcho, type SimulatorOptions } from '@avb/ari-simulator';
 import { connect, type NatsConnection } from 'nats';
 import { startNatsServer, type NatsServer } from './nats-server.js';
 import { logMsg, startService, type ServiceProcess } from './services.js';
@@ -22,6 +22,10 @@ export interface StackOptions {
   simLogLimit?: number;
   /** Log lines kept per service process (default: all). */
   maxLogLines?: number;
+  /** More simulator options (chan_websocket clients, caller audio, connect timeout). */
+  simOptions?: SimulatorOptions;
+  /** The AudioSocket echo server's own frames: one every this many ms per session (default 20; 0: echo only). */
+  echoFrameMs?: number;
 }
 
 export interface Stack {
@@ -66,13 +70,14 @@ async function launch(
   const nats = await startNatsServer();
   cleanups.push(() => nats.stop());
   const sim = await AriSimulator.start({
+    ...opts.simOptions,
     username: ARI_USER,
     password: ARI_PASSWORD,
     latencyMs: opts.simLatencyMs ?? 0,
     ...(opts.simLogLimit === undefined ? {} : { logLimit: opts.simLogLimit }),
   });
   cleanups.push(() => sim.stop());
-  const echo = await AudioSocketEcho.start({ host: '127.0.0.1', port: 0 });
+  const echo = await AudioSocketEcho.start({ host: '127.0.0.1', port: 0, ...(opts.echoFrameMs === undefined ? {} : { frameMs: opts.echoFrameMs }) });
   cleanups.push(() => echo.stop());
   const processes: ServiceProcess[] = [];
   const logOpts = opts.maxLogLines === undefined ? {} : { maxLines: opts.maxLogLines };
@@ -127,7 +132,7 @@ async function launch(
     async restartSim() {
       const port = stack.sim.port;
       await stack.sim.stop();
-      stack.sim = await AriSimulator.start({ port, username: ARI_USER, password: ARI_PASSWORD, latencyMs: opts.simLatencyMs ?? 0 });
+      stack.sim = await AriSimulator.start({ ...opts.simOptions, port, username: ARI_USER, password: ARI_PASSWORD, latencyMs: opts.simLatencyMs ?? 0 });
       cleanups.push(() => stack.sim.stop());
       return stack.sim;
     },

@@ -5,8 +5,16 @@
  * redelivery), and controller instances running the real intake, actors and machine against
  * them. Nothing completes by itself: every reply, delivery and timer is a pending item that the
  * test picks, so any order of completion can be tried, and a run is reproduced from its choices.
+ *
+ * Media is AudioSocket (the media channel enters Stasis as it is created) or chan_websocket:
+ * in server mode the channel stays Down until the media server connects with the connection id
+ * of the externalMedia reply, which it learns from `media_ready`; in client mode Asterisk dials
+ * the media server. Either connection is a pending item like a reply: it may never come, or come
+ * after the channel is gone. An externalMedia whose channel id is in use crashes Asterisk 22.10.1
+ * with chan_websocket: counted in `crashes`, which must stay 0.
  */
 import { callStateKeys, type CallEvent, type CallState, type CommandName, type StasisEnd, type StasisStart } from '@avb/contracts';
+import type { MediaSettings } from '../media-plan.js';
 import { createLogger } from '@avb/runtime';
 import type { Delivery } from '../call-actor.js';
 import { CallActors } from '../call-actors.js';
@@ -18,6 +26,17 @@ import { reconcileNode } from '../reconciler.js';
 export const APP = 'ai_app';
 export const NODE = 'pbx1';
 
+export type MediaMode = 'audiosocket' | 'websocket-server' | 'websocket-client';
+
+const MEDIA: Record<MediaMode, MediaSettings> = {
+  audiosocket: { externalHost: '127.0.0.1:7575', format: 'slin16', encapsulation: 'audiosocket', transport: 'tcp', stasisTimeoutMs: 5000 },
+  'websocket-server': { transport: 'websocket', encapsulation: 'none', connection: 'server', urls: { '*': 'ws://asterisk:8088/media' }, format: 'slin16', stasisTimeoutMs: 10_000, slowMs: 2000 },
+  'websocket-client': { transport: 'websocket', encapsulation: 'none', connection: 'client', clientId: 'media_connection1', format: 'slin16', stasisTimeoutMs: 10_000, slowMs: 2000 },
+};
+
+/** Items of the world itself (the media server, Asterisk's own dialing): no instance's death cancels them. */
+const WORLD = -1;
+
 interface Chan {
   id: string;
   kind: 'caller' | 'media';
@@ -26,6 +45,8 @@ interface Chan {
   /** Callers: how many more Stasis() follow in the dialplan (a `continue` re-enters). */
   laterStays: number;
   data?: string;
+  /** chan_websocket: the connection id of the externalMedia reply; until connected the channel is Down. */
+  connectionId?: string;
 }
 
 interface StreamMsg {
@@ -98,12 +119,21 @@ export class World {
   private revision = 0;
   private uuidCount = 0;
   private clock = 1_000_000;
+  /** externalMedia requests that would have crashed a real Asterisk (channel id in use, chan_websocket). */
+  crashes = 0;
+  /** The connection id each websocket media channel got, kept after it is gone. */
+  readonly connectionOf = new Map<string, string>();
 
   constructor(
     private readonly mediaFailureAction: 'hangup' | 'continue' = 'hangup',
+    readonly media: MediaMode = 'audiosocket',
     /** For tests of the actor runtime: a publish that throws, fresh ids that fail. */
     private readonly faults: { publish?: () => void; uuid?: () => void } = {},
   ) {}
+
+  private get websocket() {
+    return this.media !== 'audiosocket';
+  }
 
   // ---- instances ----------------------------------------------------------------------------
 
@@ -116,7 +146,7 @@ export class World {
       env: {
         settings: {
           app: APP, instance: `i${id}`, mediaFailureAction: this.mediaFailureAction, mediaCheckMs: 1000,
-          media: { externalHost: '127.0.0.1:7575', format: 'slin16', encapsulation: 'audiosocket', transport: 'tcp', stasisTimeoutMs: 5000 },
+          media: MEDIA[this.media],
         },
         now: () => (this.clock += 1),
         mono: () => this.clock,
@@ -131,7 +161,7 @@ export class World {
       codeOf: (err) => (err instanceof CommandError ? err.code : 'internal'),
       publish: (event) => {
         this.faults.publish?.();
-        this.events.push(event);
+        this.published(event);
       },
       clock: {
         setTimeout: (fn, _ms) => {
@@ -182,6 +212,52 @@ export class World {
     });
   }
 
+  /** A call event; `media_ready` sends the media server off to connect (when it gets to it). */
+  private published(event: CallEvent): void {
+    this.events.push(event);
+    const connectionId = event.media?.connectionId;
+    if (event.kind !== 'media_ready' || connectionId === undefined) return;
+    this.connectLater(`media server connects ${connectionId}`, connectionId);
+  }
+
+  /**
+   * The media socket's connection, as a pending item. `fail`: the media server never connects
+   * (server mode), or cannot be reached (client mode: Asterisk drops the channel after its tries).
+   */
+  private connectLater(what: string, connectionId: string, unreachable?: string): void {
+    this.pending.push({
+      id: this.nextId++, instance: WORLD, what,
+      complete: (mode) => {
+        if (mode !== 'fail') this.connect(connectionId);
+        else if (unreachable !== undefined) this.dropUnconnected(unreachable);
+      },
+      orphan: () => undefined,
+    });
+  }
+
+  /** The socket is up: the channel answers and enters Stasis (unless it went meanwhile: 404). */
+  private connect(connectionId: string): void {
+    const ch = [...this.channels.values()].find((c) => c.connectionId === connectionId && !c.inStasis);
+    if (!ch) return;
+    ch.inStasis = true;
+    this.emit('StasisStart', ch);
+  }
+
+  /**
+   * Asterisk gives up on a websocket channel that never connected (server mode ~31 s, cause 19;
+   * client mode after its tries, cause 3): only ChannelDestroyed, which the app does not consume.
+   */
+  dropUnconnected(id?: string): void {
+    for (const ch of [...this.channels.values()]) {
+      if (ch.kind === 'media' && ch.connectionId !== undefined && !ch.inStasis && (id === undefined || ch.id === id)) this.channels.delete(ch.id);
+    }
+  }
+
+  /** Media channels not connected yet (Down). */
+  unconnected(): Chan[] {
+    return [...this.channels.values()].filter((ch) => ch.kind === 'media' && !ch.inStasis);
+  }
+
   // ---- Asterisk -----------------------------------------------------------------------------
 
   placeCall(laterStays: number): string {
@@ -226,9 +302,11 @@ export class World {
   }
 
   private channelJson(ch: Chan) {
-    const appData = ch.kind === 'media' ? `${APP},${ch.id}` : APP;
+    // A websocket channel not connected yet is still dialing: AppDial2, Down (server-mode/call-bridged.json).
+    const appData = ch.kind === 'media' ? (ch.inStasis ? `${APP},${ch.id}` : '(Outgoing Line)') : APP;
+    const name = ch.kind !== 'media' ? `PJSIP/${ch.id}` : ch.connectionId === undefined ? `AudioSocket/x-${ch.id}` : `WebSocket/INCOMING/0x${ch.id.slice(-6)}`;
     return {
-      id: ch.id, name: ch.kind === 'media' ? `AudioSocket/x-${ch.id}` : `PJSIP/${ch.id}`, state: 'Up',
+      id: ch.id, name, state: ch.kind === 'media' && !ch.inStasis ? 'Down' : 'Up',
       caller: { name: '', number: ch.kind === 'caller' ? '100' : '' }, connected: { name: '', number: '' }, accountcode: '',
       dialplan: ch.kind === 'media'
         ? { context: 'default', exten: 's', priority: 1, app_name: ch.inStasis ? 'Stasis' : 'AppDial2', app_data: appData }
@@ -274,11 +352,24 @@ export class World {
       }
       case 'channels.externalMedia': {
         const id = String(p.channelId);
-        if (this.channels.has(id)) throw new CommandError('ari_error', 'channel id in use', 500);
-        const ch: Chan = { id, kind: 'media', inStasis: true, priority: 1, laterStays: 0, data: String(p.data) };
+        if (this.channels.has(id)) {
+          if (this.websocket) this.crashes += 1; // 22.10.1 segfaults (crash-duplicate-channelId.json)
+          throw new CommandError('ari_error', 'channel id in use', 500);
+        }
+        if (!this.websocket) {
+          const ch: Chan = { id, kind: 'media', inStasis: true, priority: 1, laterStays: 0, data: String(p.data) };
+          this.channels.set(id, ch);
+          this.emit('StasisStart', ch);
+          return this.channelJson(ch);
+        }
+        const server = this.media === 'websocket-server';
+        const connectionId = server ? `c0ffee00-0000-4000-8000-${String(this.nextId++).padStart(12, '0')}` : 'media_connection1';
+        const ch: Chan = { id, kind: 'media', inStasis: false, priority: 1, laterStays: 0, data: String(p.data), connectionId: server ? connectionId : `dial-${id}` };
         this.channels.set(id, ch);
-        this.emit('StasisStart', ch);
-        return this.channelJson(ch);
+        this.connectionOf.set(id, connectionId);
+        // Client mode: Asterisk dials the media server itself, right after the reply.
+        if (!server) this.connectLater(`asterisk dials the media server for ${id}`, ch.connectionId!, id);
+        return { ...this.channelJson(ch), channelvars: { MEDIA_WEBSOCKET_CONNECTION_ID: connectionId, MEDIA_WEBSOCKET_OPTIMAL_FRAME_SIZE: '640' } };
       }
       case 'bridges.addChannel': {
         const bridge = this.bridges.get(String(p.bridgeId));
