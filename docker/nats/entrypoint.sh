@@ -8,11 +8,16 @@
 # environment, so this script writes each password as a quoted string variable ahead of the
 # config and nats.conf's `$NATS_..._PASSWORD` references pick those up.
 #
-# Runnable outside the container (the tests render with it): NATS_CONF_TEMPLATE, NATS_CONF_OUT and
-# NATS_RENDER_ONLY=1 (write the file and exit) override the container's paths and the exec.
+# On a cluster (docker-compose.cluster.yml: NATS_CLUSTER=1 and this server's NATS_SERVER_NAME),
+# cluster.conf (routes to the other servers) is appended after nats.conf.
+#
+# Runnable outside the container (the tests render with it): NATS_CONF_TEMPLATE,
+# NATS_CLUSTER_CONF_TEMPLATE, NATS_CONF_OUT and NATS_RENDER_ONLY=1 (write the file and exit)
+# override the container's paths and the exec.
 set -eu
 
 : "${NATS_CONF_TEMPLATE:=/etc/nats/nats.conf}"
+: "${NATS_CLUSTER_CONF_TEMPLATE:=/etc/nats/cluster.conf}"
 : "${NATS_CONF_OUT:=/tmp/avb-nats/nats.conf}"
 USERS_PASSWORDS="NATS_GATEWAY_PASSWORD NATS_CONTROLLER_PASSWORD NATS_HEALTH_PASSWORD NATS_OBSERVER_PASSWORD"
 
@@ -42,6 +47,10 @@ for name in $USERS_PASSWORDS; do
   fi
 done
 
+if [ "${NATS_CLUSTER:-0}" = 1 ]; then
+  printf '%s' "${NATS_SERVER_NAME:-}" | grep -Eq '^[A-Za-z0-9-]+$' || fail "NATS_SERVER_NAME must be letters, digits and '-' on a cluster (NATS_CLUSTER=1)"
+fi
+
 umask 077
 mkdir -p "$(dirname "$NATS_CONF_OUT")"
 {
@@ -51,8 +60,13 @@ mkdir -p "$(dirname "$NATS_CONF_OUT")"
     eval "value=\${$name}"
     printf '%s: "%s"\n' "$name" "$(quoted "$value")"
   done
+  if [ "${NATS_CLUSTER:-0}" = 1 ]; then printf 'NATS_SERVER_NAME: "%s"\n' "$NATS_SERVER_NAME"; fi
   echo
   cat "$NATS_CONF_TEMPLATE"
+  if [ "${NATS_CLUSTER:-0}" = 1 ]; then
+    echo
+    cat "$NATS_CLUSTER_CONF_TEMPLATE"
+  fi
 } > "$NATS_CONF_OUT"
 
 [ "${NATS_RENDER_ONLY:-0}" = 1 ] && exit 0

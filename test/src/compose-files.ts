@@ -26,12 +26,15 @@ export interface ComposeService {
   container_name?: string;
   hostname?: string;
   volumes?: string[];
+  stop_signal?: string;
+  stop_grace_period?: string;
 }
 
 export const readRepo = (path: string) => readFileSync(join(repoRoot, path), 'utf8');
 
-export function composeServices(): Record<string, ComposeService> {
-  return (parse(readRepo('docker-compose.yml'), { merge: true }) as { services: Record<string, ComposeService> }).services;
+/** The services of docker-compose.yml, or of an override file such as docker-compose.cluster.yml. */
+export function composeServices(file = 'docker-compose.yml'): Record<string, ComposeService> {
+  return (parse(readRepo(file), { merge: true }) as { services: Record<string, ComposeService> }).services;
 }
 
 /**
@@ -74,6 +77,7 @@ export async function renderNatsConf(env: Record<string, string>): Promise<Rende
   const result = await runEntrypoint('docker/nats/entrypoint.sh', {
     ...env,
     NATS_CONF_TEMPLATE: join(repoRoot, 'docker/nats/nats.conf'),
+    NATS_CLUSTER_CONF_TEMPLATE: join(repoRoot, 'docker/nats/cluster.conf'),
     NATS_CONF_OUT: out,
     NATS_RENDER_ONLY: '1',
   }, dir);

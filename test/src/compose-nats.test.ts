@@ -13,9 +13,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { connect, RequestStrategy, type NatsConnection } from 'nats';
 import { composeServices, renderNatsConf, readRepo, serviceEnv } from './compose-files.js';
-import { natsServerBinary } from './harness/nats-server.js';
-import { reapOnExit } from './harness/reaper.js';
-import { freePort, sleep, waitUntil } from './harness/util.js';
+import { sleep, waitUntil } from './harness/util.js';
+import { startOn, type Server } from './rendered-nats.js';
 
 const USERS = ['gateway', 'controller', 'health', 'observer'] as const;
 type User = (typeof USERS)[number];
@@ -35,42 +34,6 @@ function natsEnv(p: Passwords): Record<string, string> {
     NATS_GATEWAY_PASSWORD: p.gateway, NATS_CONTROLLER_PASSWORD: p.controller,
     NATS_HEALTH_PASSWORD: p.health, NATS_OBSERVER_PASSWORD: p.observer,
   });
-}
-
-interface Server {
-  url: string;
-  stop(): Promise<void>;
-}
-
-/** Runs nats-server on a rendered nats.conf, JetStream stored in the render dir. */
-async function startOn(conf: string, dir: string, env: Record<string, string> = {}): Promise<Server> {
-  assert.match(conf, /store_dir: "\/data\/jetstream"/);
-  const file = join(dir, 'run.conf');
-  await writeFile(file, conf.replace('/data/jetstream', join(dir, 'js')));
-  const port = await freePort();
-  const proc = spawn(natsServerBinary(), ['-c', file, '-a', '127.0.0.1', '-p', String(port), '-m', '0'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  reapOnExit(proc);
-  let stderr = '';
-  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const url = `nats://127.0.0.1:${port}`;
-  const stop = async () => {
-    if (proc.exitCode === null) {
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGKILL');
-      await exited;
-    }
-    await rm(dir, { recursive: true, force: true });
-  };
-  try {
-    await waitUntil(async () => {
-      if (proc.exitCode !== null) throw new Error(`nats-server refused the config: ${stderr.trim()}`);
-      return connect({ servers: url, reconnect: false }).then((nc) => nc.close().then(() => true), (err: Error) => /Authorization/i.test(err.message));
-    }, 10_000, 'nats-server on the rendered nats.conf');
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { url, stop };
 }
 
 async function startRendered(p: Passwords): Promise<Server> {

@@ -198,6 +198,27 @@ describe('ari-gateway', () => {
     assert.ok(!sim.channels().some((c) => c.id === call.channelId || c.id === sessionId));
   });
 
+  it('passes an externalMedia for a channel id on to ARI once: one sent again, in flight or done, gets the first reply', async () => {
+    const sessionId = randomUUID();
+    const params = { channelId: sessionId, external_host: `127.0.0.1:${echo.port}`, encapsulation: 'audiosocket', transport: 'tcp', format: 'slin16', data: sessionId };
+    const posts = () => sim.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/channels/externalMedia') && r.query.channelId === sessionId).length;
+    sim.setLatency(200);
+    const [first, inFlight] = await Promise.all([cmd('channels.externalMedia', params), cmd('channels.externalMedia', params)]);
+    sim.setLatency(0);
+    const done = await cmd('channels.externalMedia', params);
+    assert.equal(resultOf<{ id: string }>(first).id, sessionId);
+    assert.deepEqual(inFlight, first);
+    assert.deepEqual(done, first);
+    assert.equal(posts(), 1, 'Asterisk saw one externalMedia (a second with the id in use crashes chan_websocket)');
+    assert.equal(resultOf(await cmd('channels.hangup', { channelId: sessionId })), null);
+    // Refused by ARI: nothing was created, so a new try goes through.
+    const refused = { ...params, channelId: randomUUID() };
+    sim.failNext({ method: 'POST', path: /\/channels\/externalMedia$/ }, { status: 500, body: { message: 'An internal error prevented this request from being handled' } });
+    assert.equal(errorOf(await cmd('channels.externalMedia', refused)).code, 'ari_error');
+    assert.equal(resultOf<{ id: string }>(await cmd('channels.externalMedia', refused)).id, refused.channelId);
+    assert.equal(resultOf(await cmd('channels.hangup', { channelId: refused.channelId })), null);
+  });
+
   it('creates bridges with and without an id, encoding ids into one path segment', async () => {
     const bridge = resultOf<{ id: string }>(await cmd('bridges.create', { type: 'mixing' }));
     assert.ok(sim.requests.at(-1)!.path.endsWith('/bridges'));

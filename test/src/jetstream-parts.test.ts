@@ -7,29 +7,21 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { startLease } from '@avb/ari-gateway/dist/gateway-lease.js';
 import { createStreamPublisher } from '@avb/ari-gateway/dist/stream-publisher.js';
 import { CallStore } from '@avb/call-controller/dist/call-store.js';
 import { consumeCallEvents } from '@avb/call-controller/dist/durable-events.js';
 import { callStateKeys, type CallState } from '@avb/contracts';
 import { createLogger, ensureCallConsumers } from '@avb/runtime';
-import { connect, type KV, type NatsConnection } from 'nats';
-import { startNatsServer, type NatsServer } from './harness/nats-server.js';
+import type { KV, NatsConnection } from 'nats';
+import { natsForFile } from './harness/nats-server.js';
 import { sleep, waitUntil } from './harness/util.js';
 
 const log = createLogger('test', 'silent');
 const encoder = new TextEncoder();
-let nats: NatsServer;
 let nc: NatsConnection;
-before(async () => {
-  nats = await startNatsServer({ jetstream: true });
-  nc = await connect({ servers: nats.url });
-});
-after(async () => {
-  await nc?.close();
-  await nats?.stop();
-});
+natsForFile((conn) => (nc = conn));
 
 const BUCKET = 'avb_calls_store_test';
 
@@ -198,7 +190,7 @@ describe('durable event consumption', () => {
   it('stop() during a restart of the consumption leaves nothing pulling (defect 5)', async () => {
     const jsm = await nc.jetstreamManager();
     await jsm.streams.add({ name: 'EV_TEST', subjects: ['ari.event.app5.>'] });
-    const opts = { stream: 'EV_TEST', app: 'app5', ackWaitMs: 5000, update: true };
+    const opts = { stream: 'EV_TEST', app: 'app5', ackWaitMs: 5000, replicas: 1, update: true };
     await ensureCallConsumers(jsm, opts);
     let recreating: (() => void) | undefined;
     let recreateCalls = 0;
@@ -234,5 +226,55 @@ describe('durable event consumption', () => {
     assert.equal(recreateCalls, 1);
     assert.equal(decoded, 0, 'an event was consumed after stop()');
     assert.equal(await waiting(), 0, 'no pull request left open after stop()');
+  });
+
+  it('stopStarts() hands back every StasisStart that reached it, those on their way at the close too: none waits out the ack wait', async () => {
+    // The durability test's SIGTERM mid-load (CI of stop 17 and a clean-clone run of stop 18): a
+    // caller whose StasisStart was on its way as the consumption closed waited the ack wait (2 s
+    // there) and was hung up before it was served.
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.add({ name: 'EV_TEST6', subjects: ['ari.event.app6.>'] });
+    await ensureCallConsumers(jsm, { stream: 'EV_TEST6', app: 'app6', ackWaitMs: 60_000, replicas: 1, update: true });
+    const js = nc.jetstream();
+    const published = new Set<number>();
+    const taken = new Set<number>();
+    // Callers keep arriving, one every 2 ms, while the instance stops.
+    const arrivals = setInterval(() => {
+      void js.publish('ari.event.app6.n1.StasisStart', encoder.encode('{}')).then((ack) => published.add(ack.seq));
+    }, 2);
+    const events = await consumeCallEvents(js, {
+      stream: 'EV_TEST6',
+      app: 'app6',
+      decode: (() => ({})) as never,
+      handlers: {
+        onStasisStart: (_n, _e, delivery, seq) => {
+          taken.add(seq);
+          delivery.ack();
+        },
+        onStasisEnd: () => undefined,
+      },
+      recreate: () => Promise.resolve(),
+      log,
+    });
+    await waitUntil(() => taken.size > 100, 10_000, 'callers taken');
+    // A few at once, stored; then busy as it stops (a loaded instance): what the server sends
+    // meanwhile is still unread in the socket when the consumption closes.
+    await Promise.all(Array.from({ length: 8 }, () => js.publish('ari.event.app6.n1.StasisStart', encoder.encode('{}')).then((ack) => published.add(ack.seq))));
+    for (const until = performance.now() + 50; performance.now() < until;);
+    await events.stopStarts();
+    await sleep(300);
+    clearInterval(arrivals);
+    await sleep(100);
+    await events.stop();
+    // Another instance: every caller not taken must come to it now, not after the ack wait.
+    const handedBack = new Set<number>();
+    const other = await (await js.consumers.get('EV_TEST6', 'call-controller_app6_StasisStart')).consume({
+      max_messages: 256, expires: 5000, callback: (m) => { handedBack.add(m.seq); m.ack(); },
+    });
+    const waiting = () => [...published].filter((seq) => !taken.has(seq) && !handedBack.has(seq));
+    await waitUntil(() => waiting().length === 0, 3000, 'every caller served').catch(() => undefined);
+    await other.close();
+    assert.ok(handedBack.size > 50, `callers kept arriving after the stop (${handedBack.size} handed over)`);
+    assert.deepEqual(waiting(), [], 'StasisStarts neither taken nor handed back: they wait out the ack wait');
   });
 });

@@ -18,6 +18,13 @@ const Millis = z.coerce.number().int().nonnegative().max(3_600_000);
 /** A JetStream stream, consumer or KV bucket name. */
 const JsName = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
 
+/**
+ * How long a delivered Stasis event may go without an ack or a heartbeat before it goes to
+ * another controller: a controller that dies costs its callers about this long. Events being
+ * worked on are kept with heartbeats (five per ack wait), so a setup may take longer.
+ */
+export const DEFAULT_CONSUMER_ACK_WAIT_MS = 1000;
+
 const common = {
   ...natsConfigFields,
   LOG_LEVEL: LogLevel,
@@ -26,9 +33,24 @@ const common = {
   EVENTS_STREAM: JsName.default('ARI_EVENTS'),
 };
 
+/**
+ * What a service needs to (re)create the JetStream assets it uses: any service that finds one
+ * gone makes it again, so gateways and controllers know the replica count and the stream limits.
+ */
+const jetStreamFields = {
+  /** Replicas of the event stream, its consumers and both KV buckets (3 on a 3-server NATS cluster). */
+  JETSTREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
+  /** Bounds of the event stream (the gateway creates or updates it with these at start). */
+  EVENTS_MAX_AGE_S: z.coerce.number().int().min(1).max(30 * 86_400).default(3600),
+  EVENTS_MAX_BYTES: z.coerce.number().int().min(1024 * 1024).default(1024 * 1024 * 1024),
+  /** Window in which a re-published event (same message id) is stored only once. */
+  EVENTS_DUPLICATE_WINDOW_S: z.coerce.number().int().min(1).max(3600).default(120),
+};
+
 export const GatewayConfig = z
   .object({
     ...common,
+    ...jetStreamFields,
     ARI_BASE_URL: z.url({ protocol: /^https?$/ }).default('http://asterisk:8088/ari'),
     ARI_USER: z.string().min(1).default('asterisk'),
     /** Or ARI_PASSWORD_FILE (see FILE_VARS). */
@@ -40,15 +62,19 @@ export const GatewayConfig = z
     ARI_PING_INTERVAL_MS: Millis.min(100).default(20_000),
     ARI_RECONNECT_MIN_MS: Millis.min(10).default(500),
     ARI_RECONNECT_MAX_MS: Millis.min(10).default(30_000),
-    /** Bounds of the event stream (it is created or updated with these at start). */
-    EVENTS_MAX_AGE_S: z.coerce.number().int().min(1).max(30 * 86_400).default(3600),
-    EVENTS_MAX_BYTES: z.coerce.number().int().min(1024 * 1024).default(1024 * 1024 * 1024),
-    /** Window in which a re-published event (same message id) is stored only once. */
-    EVENTS_DUPLICATE_WINDOW_S: z.coerce.number().int().min(1).max(3600).default(120),
     /** KV bucket of the per-node leases: one gateway per node holds the ARI WebSocket. */
     LEASES_BUCKET: JsName.default('avb_gateway_leases'),
     /** A gateway that stops renewing loses the node this long after its last renewal. */
     GATEWAY_LEASE_TTL_MS: Millis.min(300).default(3000),
+    /**
+     * How much longer than the TTL a holder keeps the ARI socket while its renewals get no answer
+     * at all (JetStream unavailable: a NATS node lost, a leader being elected). Nobody can take the
+     * lease meanwhile either; a renewal that finds another holder gives it up at once. A bucket
+     * leader lost on nats-server 2.9 is replaced in 5-8 s, and in over 12 s on a loaded machine
+     * (a clean-clone suite run lost the lease at the 10 s grace's deadline when the server leading
+     * the calls bucket was killed: 117 callers refused), hence the default.
+     */
+    GATEWAY_LEASE_GRACE_MS: Millis.max(60_000).default(20_000),
     /** The backoff starts again from its first step only after a connection stayed up this long. */
     ARI_RECONNECT_STABLE_MS: Millis.min(10).default(10_000),
     /** On SIGTERM, how long in-flight commands get before they are answered with `timeout`. */
@@ -62,6 +88,7 @@ export type GatewayConfig = z.infer<typeof GatewayConfig>;
 
 export const ControllerConfig = z.object({
   ...common,
+  ...jetStreamFields,
   ...mediaConfigFields,
   /** Used for command request timeouts: ARI's own timeout plus a margin for the bus. */
   ARI_HTTP_TIMEOUT: Seconds.default(10),
@@ -73,8 +100,8 @@ export const ControllerConfig = z.object({
   CALLS_BUCKET: JsName.default('avb_calls'),
   /** Entries not refreshed for this long expire (reconciliation refreshes live calls). */
   CALL_STATE_TTL_S: z.coerce.number().int().min(60).max(30 * 86_400).default(6 * 3600),
-  /** An event not acked this long after delivery goes to another instance. */
-  CONSUMER_ACK_WAIT_MS: Millis.min(500).default(10_000),
+  /** An event neither acked nor kept alive (heartbeat) this long goes to another instance. */
+  CONSUMER_ACK_WAIT_MS: Millis.min(500).default(DEFAULT_CONSUMER_ACK_WAIT_MS),
   /** How often Asterisk's bridges and channels are compared with the call state. */
   RECONCILE_INTERVAL_S: z.coerce.number().int().min(1).max(86_400).default(60),
   /** Resources and calls younger than this are left to the setup still working on them. */

@@ -69,6 +69,21 @@ describe('config', () => {
       assert.equal(parseConfig(GatewayConfig, { NATS_URL: url }).ok, false, url);
     }
   });
+  it('takes JETSTREAM_REPLICAS 1..5 (default 1) for gateways and controllers, refuses anything else', () => {
+    for (const schema of [GatewayConfig, ControllerConfig]) {
+      const d = parseConfig(schema, {});
+      assert.equal(d.ok ? d.config.JETSTREAM_REPLICAS : undefined, 1);
+      const three = parseConfig(schema, { JETSTREAM_REPLICAS: '3' });
+      assert.equal(three.ok ? three.config.JETSTREAM_REPLICAS : undefined, 3);
+      for (const bad of ['0', '6', '2.5', 'three']) {
+        const parsed = parseConfig(schema, { JETSTREAM_REPLICAS: bad });
+        assert.equal(parsed.ok, false, bad);
+        assert.match(parsed.ok ? '' : parsed.problems.join(' '), /JETSTREAM_REPLICAS/);
+      }
+    }
+    const gw = parseConfig(GatewayConfig, {});
+    assert.equal(gw.ok ? gw.config.GATEWAY_LEASE_GRACE_MS : undefined, 20_000);
+  });
   it('reports every problem at once', () => {
     const bad = parseConfig(ControllerConfig, { AUDIOSOCKET_PORT: 'x', ARI_APP: 'a.b', EXTERNAL_MEDIA_TRANSPORT: 'sctp' });
     assert.equal(bad.ok, false);

@@ -26,8 +26,8 @@ export const subjects = {
   ariStatus: (app: Token, node: Token) => `ari.status.${app}.${node}`,
   callEvent: (app: Token, node: Token, kind: CallEventKind) => `call.event.${app}.${node}.${kind}`,
   callEvents: (app: Token, node: Token = '*') => `call.event.${app}.${node}.*`,
-  /** Prefix of each controller instance's status endpoint: `call.controller.<app>.<instance>`. */
-  controllerStatus: (app: Token) => `call.controller.${app}`,
+  /** Each controller instance's status endpoint. */
+  controllerStatus: (app: Token, instance: Token) => `call.controller.${app}.${instance}`,
   callSession: (app: Token, sessionId: Token = '*') => `call.session.${app}.${sessionId}`,
   /** NATS services API: every instance of a service answers with its stats. */
   serviceStats: (service: Token) => `$SRV.STATS.${service}`,

@@ -8,3 +8,6 @@ export * from './settles-within.js';
 export * from './jetstream-topology.js';
 export * from './kv-conflict.js';
 export * from './ms-histogram.js';
+export * from './self-healing.js';
+export * from './event-topology.js';
+export * from './kv-topology.js';

@@ -10,8 +10,9 @@ import {
 import { rateLimitedWarn, settlesWithin, type Logger } from '@avb/runtime';
 import type { NatsConnection, NatsError, ServiceMsg } from 'nats';
 import type { z } from 'zod';
-import type { AriHttp } from './ari-http.js';
+import type { AriHttp, AriOutcome } from './ari-http.js';
 import { routeCommand } from './command-routes.js';
+import { createOnceByKey } from './once-by-key.js';
 import type { GatewayStats } from './stats.js';
 
 export interface CommandServiceOptions {
@@ -36,6 +37,17 @@ export const SERVICE_NAME = 'ari-gateway';
 const ENDPOINT_NAME = 'commands';
 /** Longest command name echoed back in an error; the rest of a hostile subject is cut. */
 const MAX_NAME_ECHO = 80;
+/**
+ * An externalMedia with a channel id sent before, for this long, gets the first one's outcome:
+ * Asterisk 22.10.1 segfaults on an externalMedia whose channelId is in use with chan_websocket
+ * (samples-22.10.1/websocket-media/server-mode/crash-duplicate-channelId.json) and answers 500
+ * with audiosocket. A controller sends one again after the first got no answer (lost with a NATS
+ * server) and ARI had no channel of that id; the first may still have been on its way. Forgotten
+ * at once when ARI answered it with an error (nothing was created).
+ */
+const MEDIA_ONCE_MS = 30_000;
+/** About 1 KiB each (the channel of the reply): at most ~20 MiB, 200 calls/s hold ~6 MiB. */
+const MEDIA_ONCE_MAX = 20_000;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -69,6 +81,9 @@ export async function startCommandService(opts: CommandServiceOptions): Promise<
   /** Requests being handled; a reply is sent at most once per request. */
   const inflight = new Map<Promise<void>, ServiceMsg>();
   const answered = new WeakSet<ServiceMsg>();
+  const mediaOnce = createOnceByKey<AriOutcome>({
+    ttlMs: MEDIA_ONCE_MS, maxKeys: MEDIA_ONCE_MAX, forget: (o) => !o.ok && o.error.status !== undefined,
+  });
 
   const respond = (msg: ServiceMsg, reply: Reply) => {
     if (answered.has(msg)) return;
@@ -115,7 +130,12 @@ export async function startCommandService(opts: CommandServiceOptions): Promise<
     if (!routed.ok) return refuse(msg, name, routed.message);
 
     const started = performance.now();
-    const outcome = await ari.request(routed.route);
+    const mediaId = name === 'channels.externalMedia' ? (checked.params as { channelId?: string }).channelId : undefined;
+    const run = mediaId === undefined
+      ? { outcome: ari.request(routed.route), repeated: false }
+      : mediaOnce.run(mediaId, () => ari.request(routed.route));
+    if (run.repeated) log.info({ command: name, ids: idsOf(checked.params) }, 'externalMedia for a channel id sent before: answered with that request\'s outcome');
+    const outcome = await run.outcome;
     const latencyMs = performance.now() - started;
     stats.commandDone(name, outcome.ok ? 'ok' : outcome.error.code, latencyMs);
     if (outcome.ok) {

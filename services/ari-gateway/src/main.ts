@@ -6,8 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { GatewayConfig, gatewayLeaseKey, subjects } from '@avb/contracts';
-import { redactUrl, runService, StartAborted } from '@avb/runtime';
+import { DEFAULT_CONSUMER_ACK_WAIT_MS, GatewayConfig, gatewayLeaseKey, subjects } from '@avb/contracts';
+import { keepEventTopology, openKeptKvBucket, redactUrl, runService, StartAborted, type SelfHealing } from '@avb/runtime';
 import { ariEndpoint } from './ari-endpoint.js';
 import { createAriHttp } from './ari-http.js';
 import { startAriSocket, type AriSocket } from './ari-socket.js';
@@ -18,10 +18,11 @@ import { createSafePublish } from './safe-publish.js';
 import { createGatewayStats } from './stats.js';
 import { createStatusTracker } from './status.js';
 import { createStreamPublisher } from './stream-publisher.js';
-import { keepStreamTopology } from './stream-topology.js';
 
 /** Retry interval while JetStream is not reachable yet. */
 const JETSTREAM_RETRY_MS = 2_000;
+/** A missing stream, consumer or bucket is made again at most this often (the first hint at once). */
+const HEAL_MIN_INTERVAL_MS = 1_000;
 /** The stream is checked this often even when nothing hints that it is gone. */
 const TOPOLOGY_RECHECK_MS = 30_000;
 
@@ -43,13 +44,13 @@ runService({
       nc, maxBufferedBytes: config.NATS_PUBLISH_BUFFER_BYTES, onFailed: (reason) => stats.publishFailed(reason), log: log.child({ feature: 'publish' }),
     });
     const jsLog = log.child({ feature: 'jetstream' });
-    const topology = keepStreamTopology(nc, {
+    const topology = keepEventTopology(nc, {
       app,
-      stream: config.EVENTS_STREAM,
-      maxAgeS: config.EVENTS_MAX_AGE_S,
-      maxBytes: config.EVENTS_MAX_BYTES,
-      duplicateWindowS: config.EVENTS_DUPLICATE_WINDOW_S,
-      minIntervalMs: JETSTREAM_RETRY_MS,
+      settings: config,
+      // Consumers it creates when missing get the controllers' default; a controller sets its own.
+      ackWaitMs: DEFAULT_CONSUMER_ACK_WAIT_MS,
+      owner: 'gateway',
+      minIntervalMs: HEAL_MIN_INTERVAL_MS,
       recheckMs: TOPOLOGY_RECHECK_MS,
       log: jsLog,
     });
@@ -93,18 +94,25 @@ runService({
     // JetStream may come up after us: the topology and the lease are retried until they work.
     let socket: AriSocket | undefined;
     let lease: Lease | undefined;
+    let leaseBucket: SelfHealing | undefined;
     retry('JetStream (nats-server must run with -js)', async () => {
       await topology.ensure();
       // Lease requests time out well within the TTL, so a request lost in a NATS outage does not
       // hold the lease loop up past the moment the lease could be taken again.
       const leaseJs = nc.jetstream({ timeout: Math.max(250, Math.floor(config.GATEWAY_LEASE_TTL_MS / 2)) });
-      const kv = await leaseJs.views.kv(config.LEASES_BUCKET, { history: 1, ttl: config.GATEWAY_LEASE_TTL_MS });
-      if (signal.aborted) return;
+      const { kv, healing } = await openKeptKvBucket(nc, leaseJs, {
+        bucket: config.LEASES_BUCKET, ttlMs: config.GATEWAY_LEASE_TTL_MS, replicas: config.JETSTREAM_REPLICAS, update: true, leaderReads: true,
+        minIntervalMs: HEAL_MIN_INTERVAL_MS, log: jsLog,
+      });
+      leaseBucket = healing;
+      if (signal.aborted) return healing.stop();
       lease = startLease({
         kv,
         key: gatewayLeaseKey(app, node),
         holder: instance,
         ttlMs: config.GATEWAY_LEASE_TTL_MS,
+        graceMs: config.GATEWAY_LEASE_GRACE_MS,
+        onFailed: (err) => healing.noticeError(err),
         onAcquired: () => {
           socket ??= startSocket();
         },
@@ -125,6 +133,7 @@ runService({
 
     return async () => {
       topology.stop();
+      leaseBucket?.stop();
       await commands.stop(config.SHUTDOWN_GRACE_MS);
       await socket?.stop();
       await lease?.stop();

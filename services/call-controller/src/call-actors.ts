@@ -12,6 +12,7 @@ import type { DeliveryRef, Message } from './call-machine.js';
 export type ActorsRuntime = Omit<ActorRuntime, 'delivery' | 'settled' | 'watchMedia' | 'done'>;
 
 const key = (node: string, channelId: string) => `${node}/${channelId}`;
+const HEARTBEATS_PER_ACK_WAIT = 5;
 
 export class CallActors {
   private readonly actors = new Map<string, CallActor>();
@@ -31,7 +32,9 @@ export class CallActors {
       watchMedia: (actor, channelId) => this.watch(actor, channelId),
       done: (actor) => this.remove(actor),
     };
-    // Keeps held events from being redelivered while their work is still going on.
+    // Keeps held events from being redelivered while their work is still going on. Five beats
+    // per ack wait: a busy event loop may delay a few without another instance taking the call
+    // (the ack wait is short, so that a dead instance's callers are taken over within seconds).
     this.heartbeat = setInterval(() => {
       for (const d of this.deliveries.values()) {
         try {
@@ -40,7 +43,7 @@ export class CallActors {
           /* the connection is closing; the event is redelivered if it is never settled */
         }
       }
-    }, Math.max(100, ackWaitMs / 3));
+    }, Math.max(100, ackWaitMs / HEARTBEATS_PER_ACK_WAIT));
     this.heartbeat.unref();
   }
 

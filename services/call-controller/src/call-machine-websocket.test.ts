@@ -265,7 +265,12 @@ describe('call machine, chan_websocket client mode', () => {
     const t = new Driver(CLIENT);
     t.untilMediaSent();
     assert.deepEqual(mediaPath(t.ari('media', { ok: false, code: 'timeout' })), ['timeout']);
-    assert.equal(published(t.stored('claim'))[0]?.cause, 'setup_failed:media:timeout');
+    for (let i = 0; i < 3; i += 1) {
+      t.timer('retry:media');
+      t.ari('media_find', { ok: false, code: 'not_found' });
+      t.ari('media', { ok: false, code: 'timeout' });
+    }
+    assert.equal(published(t.stored('claim'))[0]?.cause, 'setup_failed:media:timeout', 'after three tries');
   });
 
   it('tells the monitor nothing when it does not watch (no slowMs)', () => {
@@ -275,5 +280,47 @@ describe('call machine, chan_websocket client mode', () => {
     assert.ok(!ofType(sent, 'timer').some((t) => t.name === 'media_slow'));
     d.ari('media', reply('media_connection1'));
     assert.deepEqual(mediaPath(d.send({ type: 'media_start', channelId: d.call.ids.externalChannelId })), []);
+  });
+});
+
+describe('call machine, an externalMedia lost with a NATS server (rolling restart, CI of stop 18)', () => {
+  it('its reply lost: the channel is looked up, found, and the call goes on without a second externalMedia', () => {
+    const d = new Driver(CLIENT);
+    d.untilMediaSent();
+    const timedOut = d.ari('media', { ok: false, code: 'timeout' });
+    assert.deepEqual(ofType(timedOut, 'timer').map((t) => [t.name, t.ms]), [['retry:media', 100]]);
+    assert.deepEqual(published(timedOut), [], 'no failure yet');
+    const find = ofType(d.timer('retry:media'), 'ari');
+    assert.deepEqual(find.map((e) => [e.step, e.command, (e.params as { channelId: string }).channelId]), [['media_find', 'channels.get', d.call.ids.externalChannelId]]);
+    const found = d.ari('media_find', { ok: true, result: { id: d.call.ids.externalChannelId, dialplan: { app_name: 'Stasis' }, channelvars: { MEDIA_WEBSOCKET_CONNECTION_ID: 'media_connection1' } } });
+    assert.deepEqual(ariSent(found), ['add bridges.addChannel'], 'in Stasis already: bridged at once');
+    d.ari('add');
+    const [started] = published(d.stored('activate', 'ok', { revision: 2 }));
+    assert.equal(started?.kind, 'started');
+  });
+
+  it('its request lost: the channel is not found, so externalMedia goes again with the same id', () => {
+    const d = new Driver(CLIENT);
+    const first = ofType(d.untilMediaSent(), 'ari').find((e) => e.step === 'media')!;
+    d.ari('media', { ok: false, code: 'timeout' });
+    d.timer('retry:media');
+    const again = ofType(d.ari('media_find', { ok: false, code: 'not_found' }), 'ari');
+    assert.deepEqual(again.map((e) => e.step), ['media']);
+    assert.deepEqual(again[0]!.params, first.params);
+    d.ari('media', reply('media_connection1'));
+    assert.deepEqual(ariSent(d.send({ type: 'media_start', channelId: d.call.ids.externalChannelId })), ['add bridges.addChannel']);
+  });
+
+  it('the lookup fails too: looked up again later; after three tries the setup fails and removes the channel', () => {
+    const d = new Driver(CLIENT);
+    d.untilMediaSent();
+    d.ari('media', { ok: false, code: 'timeout' });
+    for (let i = 0; i < 3; i += 1) {
+      d.timer('retry:media');
+      d.ari('media_find', { ok: false, code: 'timeout' });
+    }
+    const claimed = d.stored('claim');
+    assert.equal(published(claimed)[0]?.cause, 'setup_failed:media:timeout');
+    assert.ok(ariSent(claimed).includes('rm_media channels.hangup'), 'a channel created late is hung up');
   });
 });

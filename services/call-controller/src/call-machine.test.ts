@@ -306,6 +306,88 @@ describe('call machine: whole paths', () => {
     assert.deepEqual(create.state.entry, E2);
   });
 
+  it('a start redelivered while reconciliation adopts its caller takes the dead owner\'s setup over (model test seed 1887688936)', () => {
+    // Instance A wrote the call state (setup) and died; reconciliation here adopted the caller
+    // before that write was visible, then the stream redelivered A's start to this instance.
+    const w = new Walk();
+    const adopt: Message = { ...(start(1, { dialplan: E1.dialplan }, true) as Extract<Message, { type: 'start' }>), adopt: true };
+    w.send(adopt, start(2, E1, true));
+    const fx = w.send({ type: 'stored', gen: w.gen, op: 'read', outcome: 'ok', found: { revision: 7, state: {
+      app: 'ai_app', node: 'pbx1', channelId: 'c1', sessionId: '11111111-1111-4111-8111-111111111111', externalChannelId: '11111111-1111-4111-8111-111111111111',
+      bridgeId: 'b0', phase: 'setup', owner: 'i0', callerNumber: '1', callerName: 'A', startedAt: '', updatedAt: '', entry: E1 } } });
+    assert.equal(summary(fx), 'store:takeover ari:answer', 'taken over, not left to a dead owner');
+    assert.equal(notes(w.state), 'holds 1,2');
+  });
+
+  it('a StasisStart redelivered after its call ended (its ack lost in a NATS leader change) reports nothing and creates nothing (cluster test, rolling restart)', () => {
+    // Seen 50 times in one rolling restart: the call was set up, ended and reported; its first
+    // delivery's ack never reached the consumer's leader, and the redelivery found no state.
+    for (const code of ['not_found', 'conflict']) {
+      const w = new Walk();
+      w.send(start(1, E1, true), w.stored('read')); // no state: ended
+      assert.equal(w.state.phase, 'recording');
+      w.send(w.fail('answer', code));
+      const afterCreate = w.send(w.stored('create'));
+      assert.deepEqual(summary(afterCreate), 'store:pointer', 'no bridge, no media channel for a caller not in Stasis');
+      w.send(w.stored('pointer'));
+      const afterClaim = w.send(w.stored('claim'));
+      assert.deepEqual(published(w.effects), [], `no second terminal event (${code})`);
+      assert.ok(!w.effects.some(hangsUpCaller));
+      assert.deepEqual(summary(afterClaim), 'ack:1', 'the claim removed the state and its pointer');
+    }
+  });
+
+  it('... and so does one whose caller leaves Stasis while it is being set up', () => {
+    const w = new Walk();
+    w.send(start(1, E1, true), w.stored('read'), w.stored('create'), w.ok('answer'), w.stored('pointer'));
+    w.send({ type: 'end', delivery: d(2), node: 'pbx1', channelId: 'c1', who: 'caller', entry: entryOf({ context: 'ai-in', exten: '100', priority: 2, app_data: 'ai_app' }, 15) });
+    w.send(w.ok('bridge'), w.ok('media'), w.stored('claim'));
+    assert.deepEqual(published(w.effects), []);
+  });
+
+  it('an answer lost with a NATS server (timeout) is sent again, a few times, before the call fails (cluster test, answer:timeout)', () => {
+    const w = new Walk();
+    w.send(start(1), w.stored('create'), w.stored('pointer'));
+    const retry = () => ({ type: 'timer', gen: w.gen, name: 'retry:answer' }) as Message;
+    for (let i = 0; i < 3; i++) {
+      assert.equal(summary(w.send(w.fail('answer', 'timeout'))), 'timer:retry:answer');
+      assert.equal(summary(w.send(retry)), 'ari:answer', `sent again (${i + 1})`);
+    }
+    w.send(w.fail('answer', 'timeout'), w.ok('bridge'), w.ok('media'));
+    assert.deepEqual(published(w.send(w.stored('claim'))), ['failed:setup_failed:answer:timeout']);
+    const ok = new Walk();
+    ok.send(start(1), ok.stored('create'), ok.stored('pointer'), ok.fail('answer', 'ari_unavailable'));
+    ok.send(() => ({ type: 'timer', gen: ok.gen, name: 'retry:answer' }), ok.ok('answer'), ok.ok('bridge'), ok.ok('media'));
+    ok.send({ type: 'media_start', channelId: ok.state.call!.ids.externalChannelId });
+    assert.equal(ok.state.phase, 'bridging');
+  });
+
+  it('a bridge create that times out is sent again without a type (Asterisk updates an existing bridge only then)', () => {
+    const w = new Walk();
+    w.send(start(1), w.stored('create'), w.ok('answer'), w.stored('pointer'), w.ok('media'));
+    assert.equal(summary(w.send(w.fail('bridge', 'timeout'))), 'timer:retry:bridge');
+    const again = w.send(() => ({ type: 'timer', gen: w.gen, name: 'retry:bridge' }));
+    const sent = again.find((e) => e.type === 'ari' && e.step === 'bridge');
+    assert.ok(sent && sent.type === 'ari');
+    assert.deepEqual(sent.params, { bridgeId: w.state.call!.ids.bridgeId, name: `avb:ai_app:${w.state.call!.ids.sessionId}` });
+    w.send(w.ok('bridge'), { type: 'media_start', channelId: w.state.call!.ids.externalChannelId });
+    assert.equal(w.state.phase, 'bridging');
+  });
+
+  it('... while a first delivery whose caller is gone by the answer reports failed (every caller hung up early is told)', () => {
+    const w = new Walk();
+    w.send(start(1), w.fail('answer', 'not_found'), w.stored('create'), w.stored('pointer'));
+    assert.deepEqual(published(w.send(w.stored('claim'))), ['failed:setup_failed:answer:not_found']);
+  });
+
+  it('... while a first delivery whose caller leaves during the setup reports its end', () => {
+    const w = new Walk();
+    w.send(start(1), w.stored('create'), w.ok('answer'), w.stored('pointer'));
+    w.send({ type: 'end', delivery: d(2), node: 'pbx1', channelId: 'c1', who: 'caller', entry: entryOf({ context: 'ai-in', exten: '100', priority: 2, app_data: 'ai_app' }, 15) });
+    w.send(w.ok('bridge'), w.ok('media'));
+    assert.deepEqual(published(w.send(w.stored('claim'))), ['ended:caller_hangup_during_setup']);
+  });
+
   it('a media channel whose StasisStart never comes is asked about, and bridged when it is in Stasis', () => {
     const w = new Walk();
     w.setUpTo(false);

@@ -26,8 +26,10 @@
  * a call of an earlier stay in Stasis is ended first (the caller left it and came back).
  * A state store that does not answer hands the deliveries back (nak) for a later retry, after
  * removing what this actor created; nothing is reported and no caller is touched without the claim.
- * No externalMedia is ever sent twice with one channel id (every attempt at a call has fresh ids):
- * chan_websocket on Asterisk 22.10.1 crashes on a channel id in use.
+ * An externalMedia is sent again with its channel id only after ARI said no channel has that id
+ * (its request or its reply was lost with a NATS server: the channel is looked up first, and
+ * adopted when it exists); every other attempt at a call has fresh ids. chan_websocket on
+ * Asterisk 22.10.1 crashes on a channel id in use (the gateway also never passes one on twice).
  * How long media channels take to come up, and media commands timing out, are told to the media
  * path monitor (`media_path` effects), which /health reads.
  */
@@ -58,7 +60,7 @@ export interface StoredCall {
 export type StoreOp = 'create' | 'takeover' | 'activate' | 'note' | 'claim' | 'read' | 'pointer' | 'unpoint';
 
 export type Step =
-  | 'answer' | 'bridge' | 'media' | 'media_check' | 'add'
+  | 'answer' | 'bridge' | 'media' | 'media_find' | 'media_check' | 'add'
   | 'rm_media' | 'rm_bridge' | 'caller' | 'rm_old_media' | 'rm_old_bridge'
   | 'pointer' | 'unpoint' | 'note';
 
@@ -213,8 +215,8 @@ export interface MachineState {
   mediaInStasis: boolean;
   gone: { caller: boolean; media: boolean };
   failure: { step: SetupStep; code: string } | undefined;
-  /** Decided once the call is to end: what is reported, what happens to the caller. */
-  ending: { kind: 'ended' | 'failed'; caller: 'hangup' | 'continue' | 'none' } | undefined;
+  /** Decided once the call is to end: what is reported (nothing when `silent`), what happens to the caller. */
+  ending: { kind: 'ended' | 'failed'; caller: 'hangup' | 'continue' | 'none'; silent?: true } | undefined;
   /** How the job's deliveries are settled when it is done. */
   settleAs: { ack: true } | { ack: false; delayMs: number };
   /** Compare-and-set rounds of this job (conflict, read, retry). */
@@ -237,8 +239,8 @@ export interface MachineState {
 export const RETRY_LATER_MS = 1000;
 /** Compare-and-set rounds before a job gives up for now (its deliveries come back later). */
 export const MAX_ATTEMPTS = 5;
-/** Teardown requests that time out or find ARI unreachable are sent again after these delays. */
-export const TEARDOWN_RETRY_MS = [100, 500, 2000] as const;
+/** Teardown requests, the answer and the bridge create that time out or find ARI unreachable are sent again after these delays. */
+export const TRANSIENT_RETRY_MS = [100, 500, 2000] as const;
 /** A session pointer (or its removal) that fails is tried again after these delays. */
 export const POINTER_RETRY_MS = [200, 1000] as const;
 /** A set-up call whose `active` record cannot be written is retried this often, this many times. */
@@ -327,6 +329,9 @@ function onStart(c: Ctx, m: StartMessage): void {
   const current = s.call?.entry ?? (s.job?.kind === 'start' ? s.job.msg.entry : undefined);
   const busyWithCaller = s.job !== undefined && (s.call !== undefined || s.job.kind === 'start');
   if (busyWithCaller && sameEntry(current, m.entry) && !m.adopt) {
+    // An adoption still reading would leave a stored setup be; this delivery (its first owner
+    // died, so it came again) must take that setup over instead: the job becomes this start.
+    if (s.job!.kind === 'start' && s.job!.msg.adopt && s.call === undefined) s.job!.msg = m;
     s.job!.held.push(m.delivery); // a duplicate of what is being handled: settled with it
     return;
   }
@@ -509,7 +514,8 @@ function onRecorded(c: Ctx, revision: number): void {
     sendAri(c, 'rm_old_bridge');
   }
   s.phase = 'creating';
-  if (s.gone.caller || s.gone.media) return advance(c);
+  // The answer failed meanwhile (the caller is gone, or not in Stasis): nothing to create.
+  if (s.failure || s.gone.caller || s.gone.media) return advance(c);
   sendAri(c, 'bridge');
   c.fx.push({ type: 'watch_media', channelId: call.ids.externalChannelId });
   sendAri(c, 'media');
@@ -614,7 +620,16 @@ function decideEnd(c: Ctx): void {
   const call = s.call!;
   const active = call.phase === 'active';
   const mediaAction = env.settings.mediaFailureAction;
-  if (s.gone.caller) {
+  if (staleStart(c)) {
+    // A StasisStart delivered again (or a caller adopted) after the caller had left Stasis: the
+    // ack of its first delivery was lost (e.g. in a NATS leader change) or reconciliation saw the
+    // caller just before it left. That stay's call was set up and ended, and reported, before; or
+    // its caller left before any instance recorded a call. There is no call to report: the state
+    // just written is removed, nothing else.
+    call.cause = s.gone.caller ? 'caller_hangup_during_setup' : `setup_failed:answer:${s.failure!.code}`;
+    s.ending = { kind: 'failed', caller: 'none', silent: true };
+    log(c, 'info', 'a StasisStart handled again after its caller left Stasis: nothing to set up or report', { cause: call.cause });
+  } else if (s.gone.caller) {
     call.cause ??= active ? 'caller_hangup' : 'caller_hangup_during_setup';
     s.ending = { kind: 'ended', caller: 'none' };
   } else if (s.gone.media) {
@@ -632,6 +647,19 @@ function decideEnd(c: Ctx): void {
   claimIfReady(c);
 }
 
+/**
+ * A call recorded anew for a start delivered again (or an adopted caller), not yet active, whose
+ * caller turned out to be gone: it left Stasis, or the answer found it gone or out of Stasis.
+ * A first delivery reports its end in any case: every caller hung up before its answer is told.
+ */
+function staleStart(c: Ctx): boolean {
+  const { s } = c;
+  const job = s.job;
+  if (job?.kind !== 'start' || !(job.msg.delivery.redelivered || job.msg.adopt) || !s.call!.own || s.call!.old || s.call!.phase === 'active') return false;
+  const f = s.failure;
+  return s.gone.caller || (f?.step === 'answer' && (f.code === 'not_found' || f.code === 'conflict'));
+}
+
 function claimIfReady(c: Ctx): void {
   const { s } = c;
   // A session pointer still being written would outlive the claim's cleanup; a connection id
@@ -647,7 +675,7 @@ function onClaimed(c: Ctx): void {
   const call = s.call!;
   // Reported at once: the claim makes this the one report; an instance dying before the removal
   // below leaves resources to reconciliation, not a call without its end.
-  report(c, s.ending!.kind);
+  if (!s.ending!.silent) report(c, s.ending!.kind);
   // The owner removes what it sent creations for; anyone else what the state names (404 is fine).
   const created = (st: Step) => !call.own || s.steps[st] !== undefined;
   if (created('media') && !s.gone.media) sendAri(c, 'rm_media');
@@ -872,22 +900,55 @@ function onAri(c: Ctx, m: Extract<Message, { type: 'ari' }>): void {
     }
     return;
   }
+  if (m.step === 'media_find') return onMediaFound(c, m);
   if (!m.ok && m.code === 'timeout' && MEDIA_COMMAND[m.step]) observe(c, { kind: 'timeout', what: MEDIA_COMMAND[m.step]! });
   if (TEARDOWN.has(m.step) && !m.ok && m.code !== 'not_found') {
-    const attempt = s.retries[m.step] ?? 0;
-    const delay = TEARDOWN_RETRY_MS[attempt];
-    if (TRANSIENT.has(m.code) && delay !== undefined) {
-      s.retries[m.step] = attempt + 1;
-      c.fx.push({ type: 'timer', name: `retry:${m.step}`, ms: delay });
-      return;
-    }
+    if (retryTransient(c, m.step, m.code)) return;
     log(c, 'error', 'teardown step failed; the resource may be left in Asterisk', { step: m.step, code: m.code });
   }
+  // Setup commands safe to repeat (an Up channel answers 204; a bridge of our id is created or
+  // found): one lost with a NATS server (a request in flight through it) is sent again instead of
+  // failing the call.
+  if ((m.step === 'answer' || m.step === 'bridge') && !m.ok && retryTransient(c, m.step, m.code)) return;
+  // Not externalMedia as such (a channel id in use crashes chan_websocket): one unanswered may or
+  // may not have been done, so it is looked up, then sent again only if not found (retry:media).
+  // Not for ari_unavailable: nothing reached ARI, for GATEWAY_WAIT_MS already.
+  if (m.step === 'media' && !m.ok && m.code === 'timeout' && retryTransient(c, m.step, m.code)) return;
   s.steps[m.step] = m.ok || TEARDOWN.has(m.step) ? 'ok' : 'failed';
   const setupStep = SETUP_STEP[m.step];
   if (!m.ok && setupStep) s.failure ??= { step: setupStep, code: m.code };
   if (m.ok && m.step === 'media') onMediaCreated(c, m.result);
   advance(c);
+}
+
+/**
+ * The media channel looked up after its externalMedia got no answer: it exists (the reply was
+ * lost) and is taken as created, or it does not (the request was lost) and is sent again.
+ */
+function onMediaFound(c: Ctx, m: Extract<Message, { type: 'ari' }>): void {
+  const { s } = c;
+  delete s.steps.media_find;
+  if (s.steps.media !== 'pending') return;
+  if (m.ok) {
+    onAri(c, { ...m, step: 'media' });
+    if (isInStasis(m.result)) onMediaStart(c, s.call!.ids.externalChannelId);
+    return;
+  }
+  if (m.code === 'not_found') return sendAri(c, 'media', true);
+  if (m.code === 'timeout' && retryTransient(c, 'media', m.code)) return;
+  s.steps.media = 'failed';
+  s.failure ??= { step: 'media', code: m.code };
+  advance(c);
+}
+
+/** A step that timed out or found ARI unreachable is sent again after a pause, a few times. */
+function retryTransient(c: Ctx, st: Step, code: string): boolean {
+  const attempt = c.s.retries[st] ?? 0;
+  const delay = TRANSIENT_RETRY_MS[attempt];
+  if (!TRANSIENT.has(code) || delay === undefined) return false;
+  c.s.retries[st] = attempt + 1;
+  c.fx.push({ type: 'timer', name: `retry:${st}`, ms: delay });
+  return true;
 }
 
 function onTimer(c: Ctx, name: TimerName): void {
@@ -903,8 +964,9 @@ function onTimer(c: Ctx, name: TimerName): void {
   }
   if (name.startsWith('retry:')) {
     const st = name.slice('retry:'.length) as Step;
-    if (s.steps[st] === 'pending') sendAri(c, st, true);
-    return;
+    if (s.steps[st] !== 'pending') return;
+    // externalMedia is looked up before it goes again (onMediaFound).
+    return st === 'media' ? sendAri(c, 'media_find') : sendAri(c, st, true);
   }
   if (s.phase !== 'creating' || s.mediaInStasis || !s.call) return;
   if (name === 'media_timeout') {
@@ -940,8 +1002,11 @@ function sendAri(c: Ctx, st: Step, again = false): void {
   const media = env.settings.media;
   switch (st) {
     case 'answer': return push('channels.answer', { channelId });
-    case 'bridge': return push('bridges.create', { bridgeId, type: 'mixing', name: bridgeName(app, sessionId) });
+    // Sent again, it may exist already: Asterisk's create-with-id updates a bridge only when no
+    // type is given (a type answers 500), and without one it creates a mixing bridge.
+    case 'bridge': return push('bridges.create', again ? { bridgeId, name: bridgeName(app, sessionId) } : { bridgeId, type: 'mixing', name: bridgeName(app, sessionId) });
     case 'media': return push('channels.externalMedia', externalMediaParams(media, externalChannelId, sessionId));
+    case 'media_find':
     case 'media_check': return push('channels.get', { channelId: externalChannelId });
     case 'add': return push('bridges.addChannel', { bridgeId, channel: [channelId, externalChannelId] });
     case 'rm_media': return push('channels.hangup', { channelId: externalChannelId });

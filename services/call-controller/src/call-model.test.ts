@@ -1,7 +1,8 @@
 /**
  * Model-based test of the call machine (issue 15): random interleavings of callers arriving,
  * hanging up and re-entering Stasis, replies in any order (failed, or done but timed out),
- * deliveries and redeliveries to any instance, timers, instances killed, started and stopped,
+ * deliveries and redeliveries to any instance (acks lost on their way too), timers, instances
+ * killed, started and stopped,
  * run against the in-memory world of testing/model-world.ts with the real intake, actors and
  * machine, with AudioSocket or chan_websocket media (server mode: the media server connects with
  * the id of media_ready, maybe late, maybe never; client mode: Asterisk dials it, maybe in vain;
@@ -15,7 +16,9 @@
  *   - no externalMedia with a channel id in use (it crashes chan_websocket on 22.10.1);
  *   - every media_ready names the connection id its channel got, before that call's `started`,
  *     and an active call's state carries it (session lookups).
- * A failure prints fast-check's seed and path; AVB_MODEL_SEED / AVB_MODEL_PATH replay it.
+ * A failure prints fast-check's seed and path; AVB_MODEL_SEED / AVB_MODEL_PATH replay it, and
+ * AVB_MODEL_CASE='<the counterexample>' with AVB_MODEL_TRACE=1 prints every step of it (run the file
+ * with plain `node` to see stderr).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -153,11 +156,13 @@ const count = (key: string) => tally.set(key, (tally.get(key) ?? 0) + 1);
 async function run(s: Scenario): Promise<void> {
   const w = new World(s.mediaFailureAction, s.media ?? 'audiosocket');
   for (let i = 0; i < s.instances; i++) w.startInstance();
+  w.loseAcks = s.failures;
   try {
     for (const c of s.choices) {
       act(w, c, s);
       await flush();
     }
+    w.loseAcks = false;
     const someone = () => w.serving()[0] ?? w.startInstance();
     someone();
     await quiesce(w, s.patient);

@@ -11,7 +11,7 @@
  * delete itself is the compare-and-set; the purge only drops the marker).
  */
 import { CallState, callStateKeys, jetStreamNames } from '@avb/contracts';
-import { isKvConflict } from '@avb/runtime';
+import { isKvConflict, type SelfHealing } from '@avb/runtime';
 import { DeliverPolicy, headers, type JetStreamClient, type JetStreamManager, type JsMsg, type KV, type KvEntry } from 'nats';
 import type { StorePort } from './call-actor.js';
 import type { StoredCall } from './call-machine.js';
@@ -30,18 +30,35 @@ const LIST_IDLE_MS = 300;
 /** KV operation header: deletes and purges are markers, not entries. */
 const KV_OPERATION = 'KV-Operation';
 
+/** A listing read nothing for this long with messages still pending: the bucket stalled (a leader change). */
+export class ListingStalled extends Error {
+  constructor(readonly pending: number) {
+    super(`the call-state listing stalled with ${pending} messages pending`);
+    this.name = 'ListingStalled';
+  }
+}
+
 export class CallStore implements StorePort {
   private counted: { at: number; count: Promise<number> } | undefined;
 
-  private constructor(
+  /** `healing` hears of every failed operation, so a bucket found gone is made again. */
+  constructor(
     private readonly kv: KV,
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     private readonly bucket: string,
+    private readonly healing?: SelfHealing,
   ) {}
 
   static async open(js: JetStreamClient, jsm: JetStreamManager, bucket: string, ttlS: number): Promise<CallStore> {
     return new CallStore(await js.views.kv(bucket, { history: 1, ttl: ttlS * 1000 }), js, jsm, bucket);
+  }
+
+  /** Passes a failure on, after telling `healing` (a "not found" or "no responders" makes it check the bucket). */
+  private watched<T>(op: Promise<T>): Promise<T> {
+    return op.catch((err: unknown) => {
+      throw this.healing?.noticeError(err) ?? err;
+    });
   }
 
   private get stream() {
@@ -50,14 +67,14 @@ export class CallStore implements StorePort {
 
   /** Drops every message of a key (a delete marker, or the entry itself). */
   private async purge(key: string): Promise<void> {
-    await this.jsm.streams.purge(this.stream, { filter: jetStreamNames.kvSubject(this.bucket, key) });
+    await this.watched(this.jsm.streams.purge(this.stream, { filter: jetStreamNames.kvSubject(this.bucket, key) }));
   }
 
-  /** Calls in the bucket now (all nodes), counted at most every few seconds. */
+  /** Calls in the bucket now (all nodes), counted at most once a second (COUNT_CACHE_MS). */
   activeCalls(): Promise<number> {
     if (!this.counted || Date.now() - this.counted.at > COUNT_CACHE_MS) {
-      const count = this.jsm.streams.info(this.stream, { subjects_filter: jetStreamNames.kvSubject(this.bucket, callStateKeys.calls()) })
-        .then((info) => Object.keys(info.state.subjects ?? {}).length);
+      const count = this.watched(this.jsm.streams.info(this.stream, { subjects_filter: jetStreamNames.kvSubject(this.bucket, callStateKeys.calls()) })
+        .then((info) => Object.keys(info.state.subjects ?? {}).length));
       this.counted = { at: Date.now(), count };
       count.catch(() => (this.counted = undefined));
     }
@@ -66,12 +83,12 @@ export class CallStore implements StorePort {
 
   /** Creates the call; rejects (conflict) when its key exists. No session pointer: see pointSession. */
   create(state: CallState): Promise<number> {
-    return this.kv.create(callStateKeys.call(state.node, state.channelId), encode(state));
+    return this.watched(this.kv.create(callStateKeys.call(state.node, state.channelId), encode(state)));
   }
 
   /** Compare-and-set: rejects (conflict) when the entry changed, or went, since `revision`. */
   update(state: CallState, revision: number): Promise<number> {
-    return this.kv.update(callStateKeys.call(state.node, state.channelId), encode(state), revision);
+    return this.watched(this.kv.update(callStateKeys.call(state.node, state.channelId), encode(state), revision));
   }
 
   /**
@@ -83,7 +100,7 @@ export class CallStore implements StorePort {
     const subject = jetStreamNames.kvSubject(this.bucket, callStateKeys.call(state.node, state.channelId));
     const h = headers();
     h.set(KV_OPERATION, 'DEL');
-    const marker = await this.js.publish(subject, undefined, { headers: h, expect: { lastSubjectSequence: revision } });
+    const marker = await this.watched(this.js.publish(subject, undefined, { headers: h, expect: { lastSubjectSequence: revision } }));
     await Promise.all([
       this.jsm.streams.purge(this.stream, { filter: subject, seq: marker.seq + 1 }),
       this.purge(callStateKeys.session(state.sessionId)),
@@ -92,7 +109,7 @@ export class CallStore implements StorePort {
 
   /** Points `session.<uuid>` at the call's key: written once the call key is ours. */
   async pointSession(state: CallState): Promise<void> {
-    await this.kv.put(callStateKeys.session(state.sessionId), encoder.encode(callStateKeys.call(state.node, state.channelId)));
+    await this.watched(this.kv.put(callStateKeys.session(state.sessionId), encoder.encode(callStateKeys.call(state.node, state.channelId))));
   }
 
   async dropSession(sessionId: string): Promise<void> {
@@ -100,13 +117,13 @@ export class CallStore implements StorePort {
   }
 
   async get(node: string, channelId: string): Promise<StoredCall | undefined> {
-    return decodeEntry(await this.kv.get(callStateKeys.call(node, channelId)));
+    return decodeEntry(await this.watched(this.kv.get(callStateKeys.call(node, channelId))));
   }
 
   async getBySession(sessionId: string): Promise<StoredCall | undefined> {
-    const pointer = await this.kv.get(callStateKeys.session(sessionId));
+    const pointer = await this.watched(this.kv.get(callStateKeys.session(sessionId)));
     if (!pointer || pointer.operation !== 'PUT') return undefined;
-    const stored = decodeEntry(await this.kv.get(decoder.decode(pointer.value)));
+    const stored = decodeEntry(await this.watched(this.kv.get(decoder.decode(pointer.value))));
     return stored?.state.sessionId === sessionId ? stored : undefined;
   }
 
@@ -144,8 +161,16 @@ export class CallStore implements StorePort {
    * delivered). nats.js's KV watch and keys() wait for a "nothing pending" that a purge can
    * swallow, and the watch can signal "initialized" before it returns: a reader waiting for it
    * then read nothing although the bucket was full, and live calls looked orphaned.
+   *
+   * Idle with messages still pending is not the end: the bucket stalled (its leader changed, a
+   * NATS server went away). A partial list would make live calls look orphaned (their bridges
+   * destroyed, their callers adopted twice), so the listing rejects instead (ListingStalled).
    */
-  private async readLast(filter: string, headersOnly: boolean): Promise<JsMsg[]> {
+  private readLast(filter: string, headersOnly: boolean): Promise<JsMsg[]> {
+    return this.watched(this.readLastOnce(filter, headersOnly));
+  }
+
+  private async readLastOnce(filter: string, headersOnly: boolean): Promise<JsMsg[]> {
     const consumer = await this.js.consumers.get(this.stream, {
       filterSubjects: jetStreamNames.kvSubject(this.bucket, filter),
       deliver_policy: DeliverPolicy.LastPerSubject,
@@ -156,28 +181,47 @@ export class CallStore implements StorePort {
     if (remaining === 0) return [];
     const messages = await consumer.consume({ max_messages: Math.min(remaining, LIST_BATCH) });
     let idle: NodeJS.Timeout | undefined;
+    let idled = false;
     const arm = () => {
       clearTimeout(idle);
-      idle = setTimeout(() => messages.stop(), LIST_IDLE_MS);
+      idle = setTimeout(() => {
+        idled = true;
+        messages.stop();
+      }, LIST_IDLE_MS);
     };
     arm();
+    let complete = false;
     try {
       for await (const m of messages) {
         arm();
         last.set(m.subject, m);
         remaining -= 1;
-        if (remaining <= 0 || m.info.pending === 0) break;
+        if (remaining <= 0 || m.info.pending === 0) {
+          complete = true;
+          break;
+        }
       }
     } finally {
       clearTimeout(idle);
       messages.stop();
     }
+    if (!complete && idled) await this.confirmNothingPending(filter, last.size);
     return [...last.values()];
+  }
+
+  /**
+   * After an idle listing: the keys it missed were purged meanwhile (fine), or the bucket stalled.
+   * The stream's subjects under the filter, counted now, tell: more than we read means stalled.
+   */
+  private async confirmNothingPending(filter: string, read: number): Promise<void> {
+    const info = await this.jsm.streams.info(this.stream, { subjects_filter: jetStreamNames.kvSubject(this.bucket, filter) });
+    const subjects = Object.keys(info.state.subjects ?? {}).length;
+    if (subjects > read) throw new ListingStalled(subjects - read);
   }
 
   /** When this node was last reconciled, with the entry's revision (0 when never). */
   async lastReconciled(node: string): Promise<{ at: number; revision: number }> {
-    const entry = await this.kv.get(callStateKeys.reconcile(node));
+    const entry = await this.watched(this.kv.get(callStateKeys.reconcile(node)));
     if (!entry || entry.operation !== 'PUT') return { at: 0, revision: entry?.revision ?? 0 };
     return { at: Date.parse(decoder.decode(entry.value)) || 0, revision: entry.revision };
   }
@@ -186,7 +230,7 @@ export class CallStore implements StorePort {
   async claimReconcile(node: string, revision: number): Promise<boolean> {
     const key = callStateKeys.reconcile(node);
     const value = encoder.encode(new Date().toISOString());
-    return unlessConflict(() => (revision === 0 ? this.kv.create(key, value) : this.kv.update(key, value, revision)));
+    return unlessConflict(() => this.watched(revision === 0 ? this.kv.create(key, value) : this.kv.update(key, value, revision)));
   }
 }
 

@@ -7,8 +7,8 @@
  * started again after the consumers are made sure of.
  */
 import { StasisEnd, StasisStart, jetStreamNames, parseEventSubject, type ConsumedEventType } from '@avb/contracts';
-import { reasonOf, type Logger } from '@avb/runtime';
-import { ConsumerEvents, type ConsumerMessages, type JetStreamClient, type JsMsg } from 'nats';
+import { reasonOf, settlesWithin, type Logger } from '@avb/runtime';
+import { ConsumerEvents, type ConsumerMessages, type JetStreamClient, type JsMsg, type Subscription } from 'nats';
 import type { Delivery } from './call-actor.js';
 import type { EventDecoder } from './event-decoder.js';
 
@@ -36,14 +36,18 @@ export interface DurableEventsOptions {
   restartDelayMs?: number;
 }
 
-/** Messages pulled ahead per consumer: enough for bursts, few enough to hand back on shutdown. */
-const PULL_AHEAD = 256;
 /**
- * On shutdown new callers are handed back (nak) for this long before the subscription closes:
- * messages already on their way to us are handed back too instead of waiting out the ack wait.
+ * Messages asked for at a time per consumer (a new pull goes out once a quarter of them came).
+ * Small on purpose: the server serves the oldest pull request first, so one instance's pull of
+ * 256 took every event while the others' waited behind it (two controllers at 2 calls/s: 48
+ * and 2); with small ones the instances' requests take turns. 16, not fewer: a busy event loop
+ * answers its pulls late, and 16 still drain ~8000 events/s where 8 drained ~5000 (and 256
+ * ~16000), against the ~2000/s per consumer of 1000 calls/s.
  */
-const HAND_BACK_MS = 250;
+const PULL_BATCH = 16;
 const RESTART_DELAY_MS = 2000;
+/** Longest wait for the server's answer when a consumption closes (NATS may be away). */
+const DRAIN_MS = 2000;
 /** Pull requests are renewed this often (heartbeats at half): a stalled pull is noticed soon. */
 const PULL_EXPIRES_MS = 10_000;
 
@@ -51,22 +55,35 @@ export async function consumeCallEvents(js: JetStreamClient, opts: DurableEvents
   const { decode, handlers } = opts;
   let acceptStarts = true;
 
+  // Both consumers live in one stream: when one is found missing (the stream deleted, NATS back
+  // empty) the other has often gone too, and its consumption may not hear of it before its pull
+  // expires (seen: StasisEnds unread for 10 s after the stream was deleted). So it is looked at,
+  // and started again at once if its consumer went as well.
+  const consumptions = new Map<ConsumedEventType, Consumption>();
+  const missing = (type: ConsumedEventType) => {
+    for (const [other, c] of consumptions) if (other !== type) c.restart();
+  };
   const starts = await keepConsuming(js, opts, 'StasisStart', (node, msg) => {
     if (!acceptStarts) return msg.nak();
     const event = decode(msg.subject, msg.data, StasisStart);
     if (!event) return msg.term();
     handlers.onStasisStart(node, event, msg, msg.seq, performance.now());
-  });
+  }, missing);
+  consumptions.set('StasisStart', starts);
   const ends = await keepConsuming(js, opts, 'StasisEnd', (node, msg) => {
     const event = decode(msg.subject, msg.data, StasisEnd);
     if (!event) return msg.term();
     handlers.onStasisEnd(node, event, msg, msg.seq);
-  });
+  }, missing);
+  consumptions.set('StasisEnd', ends);
 
+  // New callers are handed back (nak) from now on, and the consumption closes at once: those
+  // already on their way are handed back by the close (closeDrained). Consuming on while handing
+  // back sent them straight back here, over and over: 33 of 33 used up their 20 deliveries in
+  // 250 ms (jetstream-parts.test.ts).
   const stopStarts = async () => {
     if (!acceptStarts) return;
     acceptStarts = false;
-    await new Promise((r) => setTimeout(r, HAND_BACK_MS));
     await starts.stop();
   };
   return {
@@ -78,6 +95,12 @@ export async function consumeCallEvents(js: JetStreamClient, opts: DurableEvents
   };
 }
 
+export interface Consumption {
+  stop(): Promise<void>;
+  /** Ends the open consumption if its consumer is gone: another is opened after the restart delay. */
+  restart(): void;
+}
+
 /**
  * Consumes one durable consumer for as long as we run. Resolves once the first consumption has
  * started; `stop()` closes whatever consumption is open or being opened at that moment.
@@ -87,17 +110,23 @@ export async function keepConsuming(
   opts: Pick<DurableEventsOptions, 'stream' | 'app' | 'recreate' | 'log' | 'restartDelayMs'>,
   type: ConsumedEventType,
   handle: (node: string, msg: JsMsg) => void,
-): Promise<{ stop(): Promise<void> }> {
+  /** Told when this consumption found its consumer or stream missing. */
+  onMissing?: (type: ConsumedEventType) => void,
+): Promise<Consumption> {
   const name = jetStreamNames.callConsumer(opts.app, type);
   const log = opts.log.child({ consumer: name });
   let stopped = false;
   let current: ConsumerMessages | undefined;
+  /** When the consumer being consumed was made: one made again since is another consumer. */
+  let consumerCreated: string | undefined;
   let wake: (() => void) | undefined;
+  const createdNow = () => js.consumers.get(opts.stream, name).then(async (c) => (await c.info(true)).created, () => undefined);
 
   const start = async (): Promise<ConsumerMessages> => {
     const consumer = await js.consumers.get(opts.stream, name);
+    consumerCreated = (await consumer.info(true)).created;
     const messages = await consumer.consume({
-      max_messages: PULL_AHEAD,
+      max_messages: PULL_BATCH,
       expires: PULL_EXPIRES_MS,
       callback: (msg) => {
         const node = parseEventSubject(msg.subject)?.node;
@@ -115,6 +144,7 @@ export async function keepConsuming(
         if (s.type === ConsumerEvents.ConsumerNotFound || s.type === ConsumerEvents.StreamNotFound || s.type === ConsumerEvents.ConsumerDeleted) {
           log.info({ status: s.type }, 'event consumer missing; it is made again');
           messages.stop(); // ends this consumption: the loop below starts another
+          onMissing?.(type);
           return;
         }
       }
@@ -126,7 +156,7 @@ export async function keepConsuming(
   const open = async (): Promise<ConsumerMessages | undefined> => {
     const messages = await start();
     if (stopped) {
-      await messages.close().catch(() => undefined);
+      await closeDrained(messages);
       return undefined;
     }
     return messages;
@@ -161,7 +191,39 @@ export async function keepConsuming(
     async stop() {
       stopped = true;
       wake?.();
-      await current?.close().catch(() => undefined);
+      if (current) await closeDrained(current);
+    },
+    restart() {
+      const open = current;
+      if (stopped || !open) return;
+      // Only if this consumer went too (the stream was deleted), not when just the other did:
+      // it is missing, or made again since (its pull was lost with the one it replaced).
+      const was = consumerCreated;
+      void createdNow().then((created) => {
+        if (stopped || current !== open || created === was) return;
+        log.info('the other event consumer was missing, and so is this one: consuming again');
+        open.stop();
+      });
     },
   };
+}
+
+/**
+ * Closes a consumption once what the server sent it before the close has been handled. nats.js's
+ * close() unsubscribes at once and drops what arrives after, sent to a pull request still open:
+ * neither acked nor handed back, it waits the whole ack wait (a StasisStart at a controller's
+ * SIGTERM: a caller in silence; 9 of ~240 in jetstream-parts.test.ts, 2 runs of 3). So
+ * the consumption stops asking for more, and its subscription is drained (unsubscribe, then a
+ * round trip to the server): what comes meanwhile reaches the handler, which naks it.
+ */
+async function closeDrained(messages: ConsumerMessages): Promise<void> {
+  // nats.js 2.29 keeps these on the consumption (`refilling`: a new pull goes out as messages
+  // come); without them, a plain close.
+  const internals = messages as unknown as { sub?: Subscription; refilling?: boolean };
+  const sub = internals.sub;
+  if (sub && !sub.isClosed() && typeof internals.refilling === 'boolean') {
+    internals.refilling = false;
+    await settlesWithin(sub.drain(), DRAIN_MS);
+  }
+  await messages.close().catch(() => undefined);
 }

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { ControllerConfig, toSubjectToken } from '@avb/contracts';
-import { ensureCallConsumers, isKvConflict, runService, settlesWithin } from '@avb/runtime';
+import { isKvConflict, keepEventTopology, openKeptKvBucket, runService, settlesWithin } from '@avb/runtime';
 import { createAriCommands } from './ari-commands.js';
 import { CallActors } from './call-actors.js';
 import { createCallEventPublisher } from './call-events.js';
@@ -26,6 +26,8 @@ import { SERVICE_NAME, registerStatusService } from './status-service.js';
 
 /** Retry interval while JetStream (or the gateway's event stream) is not there yet. */
 const JETSTREAM_RETRY_MS = 1000;
+/** A missing stream, consumer or bucket is made again at most this often (the first hint at once). */
+const HEAL_MIN_INTERVAL_MS = 1000;
 /** After a gateway (re)connects, events already in flight get this long before reconciling. */
 const RECONCILE_AFTER_CONNECT_MS = 1000;
 /** Without the media channel's StasisStart after this long, setup asks ARI about the channel. */
@@ -45,8 +47,13 @@ runService({
 
     const nc = await connect(`${SERVICE_NAME}:${instance}`);
     const js = nc.jetstream();
-    const store = await retry('JetStream (the call-state bucket)', async () =>
-      CallStore.open(js, await nc.jetstreamManager(), config.CALLS_BUCKET, config.CALL_STATE_TTL_S), JETSTREAM_RETRY_MS);
+    const jsLog = log.child({ feature: 'jetstream' });
+    const bucket = await retry('JetStream (the call-state bucket)', () => openKeptKvBucket(nc, js, {
+      bucket: config.CALLS_BUCKET, ttlMs: config.CALL_STATE_TTL_S * 1000, replicas: config.JETSTREAM_REPLICAS, update: true,
+      minIntervalMs: HEAL_MIN_INTERVAL_MS, log: jsLog,
+      onRecreated: () => reconciler.stateLost(),
+    }), JETSTREAM_RETRY_MS);
+    const store = new CallStore(bucket.kv, js, await nc.jetstreamManager(), config.CALLS_BUCKET, bucket.healing);
 
     const stats = new CallStats(() => actors.size);
     const media = mediaSettings(config);
@@ -93,14 +100,19 @@ runService({
     });
     const sessions = startSessionService(nc, { app, queue: config.CONTROLLER_QUEUE, store, log });
 
-    const ensureConsumers = async () => ensureCallConsumers(await nc.jetstreamManager(), {
-      stream: config.EVENTS_STREAM, app, ackWaitMs: config.CONSUMER_ACK_WAIT_MS, update: true,
+    // The stream's settings are the gateway's; a controller that finds it gone makes it again.
+    const topology = keepEventTopology(nc, {
+      app,
+      settings: config,
+      ackWaitMs: config.CONSUMER_ACK_WAIT_MS,
+      owner: 'controller',
+      minIntervalMs: HEAL_MIN_INTERVAL_MS,
+      log: jsLog,
     });
-    // The gateway creates the stream; until it has, wait quietly.
     const events = await retry(`the event stream ${config.EVENTS_STREAM}`, async () => {
-      await ensureConsumers();
+      await topology.ensure();
       return consumeCallEvents(js, {
-        recreate: ensureConsumers,
+        recreate: topology.ensure,
         stream: config.EVENTS_STREAM,
         app,
         decode,
@@ -132,6 +144,8 @@ runService({
       await sessions.drain();
       await service.stop();
       actors.stop();
+      topology.stop();
+      bucket.healing.stop();
     };
   },
 });

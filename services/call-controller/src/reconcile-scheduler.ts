@@ -26,6 +26,12 @@ export interface ReconcileSchedulerOptions extends ReconcilerOptions {
 export interface ReconcileScheduler {
   /** A node seen in an event: reconciled periodically from now on. */
   seen(node: string): void;
+  /**
+   * The call state was lost (the bucket was found gone and made again): every known node is
+   * reconciled once the grace has passed, so what the lost calls hold in Asterisk is cleaned
+   * up (or their callers adopted) without waiting for the periodic run.
+   */
+  stateLost(): void;
   stop(): Promise<void>;
 }
 
@@ -57,6 +63,14 @@ export function startReconcileScheduler(nc: NatsConnection, opts: ReconcileSched
     return p;
   };
 
+  const later = (ms: number, fn: () => void) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      fn();
+    }, ms);
+    timers.add(timer);
+  };
+
   const statusSub: Subscription = nc.subscribe(subjects.ariStatus(opts.app, '*'), {
     queue: opts.queue,
     callback: (err, msg) => {
@@ -69,11 +83,7 @@ export function startReconcileScheduler(nc: NatsConnection, opts: ReconcileSched
       }
       nodes.add(status.node);
       if (status.state !== 'connected') return;
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        void run(status.node, 'gateway connected');
-      }, opts.afterConnectMs);
-      timers.add(timer);
+      later(opts.afterConnectMs, () => void run(status.node, 'gateway connected'));
     },
   });
 
@@ -94,6 +104,11 @@ export function startReconcileScheduler(nc: NatsConnection, opts: ReconcileSched
 
   return {
     seen: (node) => void nodes.add(node),
+    stateLost() {
+      later(opts.graceMs + opts.afterConnectMs, () => {
+        for (const node of nodes) void run(node, 'call state lost');
+      });
+    },
     async stop() {
       clearInterval(interval);
       for (const t of timers) clearTimeout(t);

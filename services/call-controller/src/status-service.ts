@@ -47,7 +47,7 @@ export async function registerStatusService(
     statsHandler: body,
   });
   service.addEndpoint('status', {
-    subject: `${subjects.controllerStatus(opts.app)}.${opts.instance}`,
+    subject: subjects.controllerStatus(opts.app, opts.instance),
     handler: (err, msg) => {
       if (!err) void body().then((b) => msg.respond(JSON.stringify(b)));
     },

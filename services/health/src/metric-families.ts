@@ -20,7 +20,7 @@ export const FAMILIES = {
   avb_health_nats_connected: gauge('Whether the health service reaches NATS (1) or not (0).', 'max'),
   avb_instances: gauge('Instances that answered $SRV.STATS in this discovery, by service.'),
 
-  avb_calls_active: gauge('Calls in the shared call state now, cluster-wide (every node), as the controllers count it every few seconds; not a sum over controllers.', 'max'),
+  avb_calls_active: gauge('Calls in the shared call state now, cluster-wide (every node), as the controllers count it (at most once a second); not a sum over controllers.', 'max'),
   avb_calls_started_total: counter('Calls set up, summed over the controllers that answer.'),
   avb_calls_ended_total: counter('Calls ended (after setup or during it), summed over the controllers that answer.'),
   avb_calls_failed_total: counter('Calls whose setup failed, summed over the controllers that answer.'),

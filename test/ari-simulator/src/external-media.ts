@@ -3,14 +3,13 @@
 // transport=websocket goes to websocket-external-media.ts after the shared checks.
 
 import type { Socket } from 'node:net';
-import { ariTime, isUuid, nextRtpTag, nextUniqueId } from './ari-format.js';
+import { isUuid, nextRtpTag, nextUniqueId } from './ari-format.js';
 import { uuidFrame } from './audiosocket-frame.js';
 import { events } from './event-builders.js';
 import { connectMedia, parseHostPort, type HostPort } from './media-connect.js';
-import { channelJson, ChannelKind, type SimChannel } from './sim-model.js';
+import { APP_DIAL, channelJson, newMediaChannel, type SimChannel } from './sim-model.js';
 import { INTERNAL_MESSAGE, SimError } from './sim-error.js';
 import { EndReason, type SimState } from './sim-state.js';
-import type { DialplanCep } from './types.js';
 import type { RestResult } from './rest-routes.js';
 import { createWebSocketMedia } from './websocket-external-media.js';
 
@@ -19,8 +18,6 @@ const FORMATS = new Set([
   'speex32', 'siren7', 'siren14', 'g719', 'testlaw',
   'slin', 'slin12', 'slin16', 'slin24', 'slin32', 'slin44', 'slin48', 'slin96', 'slin192',
 ]);
-
-const APP_DIAL: DialplanCep = { context: 'default', exten: 's', priority: 1, app_name: 'AppDial2', app_data: '(Outgoing Line)' };
 
 interface MediaRequest {
   app: string;
@@ -113,7 +110,7 @@ export async function createExternalMedia(state: SimState, params: Record<string
       throw new SimError(500, INTERNAL_MESSAGE);
     }
   }
-  const ch = newMediaChannel(req);
+  const ch = mediaChannelFor(req);
   const channelvars: Record<string, string> =
     req.encapsulation === 'audiosocket'
       ? { AUDIOSOCKET_SERVICE: req.externalHost, AUDIOSOCKET_UUID: req.data }
@@ -138,29 +135,12 @@ export async function createExternalMedia(state: SimState, params: Record<string
   return { status: 200, body: reply };
 }
 
-function newMediaChannel(req: MediaRequest): SimChannel {
+function mediaChannelFor(req: MediaRequest): SimChannel {
   const name =
     req.encapsulation === 'audiosocket'
       ? `AudioSocket/${req.externalHost}-${req.data}`
       : `UnicastRTP/${req.externalHost}-${nextRtpTag()}`;
-  return {
-    id: req.channelId !== '' ? req.channelId : nextUniqueId(),
-    name,
-    state: 'Down',
-    caller: { name: '', number: '' },
-    dialplan: { ...APP_DIAL },
-    creationtime: ariTime(),
-    app: req.app,
-    kind: ChannelKind.media,
-    inStasis: false,
-    bridge: undefined,
-    bridgePeer: '',
-    record: undefined,
-    dialDialplan: { ...APP_DIAL },
-    media: undefined,
-    mediaClosing: false,
-    laterStasis: [],
-  };
+  return newMediaChannel(req.channelId !== '' ? req.channelId : nextUniqueId(), name, req.app);
 }
 
 /** Reads and discards the peer's audio; the peer closing hangs the channel up. */

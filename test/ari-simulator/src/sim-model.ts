@@ -1,6 +1,7 @@
 // In-memory channels and bridges, and their ARI JSON snapshots.
 
 import type { Socket } from 'node:net';
+import { ariTime } from './ari-format.js';
 import type { Bridge, CallRecord, CallerId, Channel, ChannelState, DialplanCep } from './types.js';
 
 export const ChannelKind = { caller: 'caller', media: 'media' } as const;
@@ -52,6 +53,31 @@ export interface SimBridge {
 }
 
 export const NO_CALLER: CallerId = { name: '', number: '' };
+
+/** Where an externalMedia channel sits before and after its Stasis (recorded: `AppDial2`). */
+export const APP_DIAL: DialplanCep = { context: 'default', exten: 's', priority: 1, app_name: 'AppDial2', app_data: '(Outgoing Line)' };
+
+/** A new externalMedia channel (any transport), Down and not yet in Stasis. */
+export function newMediaChannel(id: string, name: string, app: string): SimChannel {
+  return {
+    id,
+    name,
+    state: 'Down',
+    caller: { ...NO_CALLER },
+    dialplan: { ...APP_DIAL },
+    creationtime: ariTime(),
+    app,
+    kind: ChannelKind.media,
+    inStasis: false,
+    bridge: undefined,
+    bridgePeer: '',
+    record: undefined,
+    dialDialplan: { ...APP_DIAL },
+    media: undefined,
+    mediaClosing: false,
+    laterStasis: [],
+  };
+}
 
 export function channelJson(ch: SimChannel, override?: Partial<Pick<Channel, 'state' | 'dialplan' | 'channelvars'>>): Channel {
   const json: Channel = {

@@ -4,16 +4,13 @@
 // simulator instead of being answered.
 
 import { randomUUID } from 'node:crypto';
-import { ariTime, nextRtpTag, nextUniqueId } from './ari-format.js';
+import { nextRtpTag, nextUniqueId } from './ari-format.js';
 import type { RestResult } from './rest-routes.js';
-import { channelJson, ChannelKind, type SimChannel } from './sim-model.js';
+import { channelJson, newMediaChannel } from './sim-model.js';
 import { INTERNAL_MESSAGE, SimError } from './sim-error.js';
 import type { SimState } from './sim-state.js';
 import { WsMediaMode } from './websocket-media-types.js';
 import { validateWebSocket } from './websocket-params.js';
-import type { DialplanCep } from './types.js';
-
-const APP_DIAL: DialplanCep = { context: 'default', exten: 's', priority: 1, app_name: 'AppDial2', app_data: '(Outgoing Line)' };
 
 export async function createWebSocketMedia(
   state: SimState,
@@ -33,7 +30,7 @@ export async function createWebSocketMedia(
   if (req.channelId !== '' && state.channels.has(req.channelId)) {
     throw state.crash(`channelId '${req.channelId}' is already in use`, params);
   }
-  const ch = newChannel(req.channelId !== '' ? req.channelId : nextUniqueId(), `WebSocket/${req.externalHost}/${nextRtpTag()}`, app);
+  const ch = newMediaChannel(req.channelId !== '' ? req.channelId : nextUniqueId(), `WebSocket/${req.externalHost}/${nextRtpTag()}`, app);
   const connectionId = req.mode === WsMediaMode.server ? randomUUID() : req.externalHost;
   const channelvars = {
     MEDIA_WEBSOCKET_CONNECTION_ID: connectionId,
@@ -57,25 +54,4 @@ export async function createWebSocketMedia(
   );
   const after = req.mode === WsMediaMode.server ? () => hub.awaitConnection(session) : () => hub.dial(session);
   return { status: 200, body: channelJson(ch, { channelvars }), after };
-}
-
-function newChannel(id: string, name: string, app: string): SimChannel {
-  return {
-    id,
-    name,
-    state: 'Down',
-    caller: { name: '', number: '' },
-    dialplan: { ...APP_DIAL },
-    creationtime: ariTime(),
-    app,
-    kind: ChannelKind.media,
-    inStasis: false,
-    bridge: undefined,
-    bridgePeer: '',
-    record: undefined,
-    dialDialplan: { ...APP_DIAL },
-    media: undefined,
-    mediaClosing: false,
-    laterStasis: [],
-  };
 }

@@ -13,7 +13,7 @@ export const BenchConfig = z.object({
   /** The services' LOG_LEVEL (the harness waits for info lines, so at least info). */
   BENCH_LOG_LEVEL: z.enum(['debug', 'info']).default('info'),
   /** Which phases run (comma-separated). */
-  BENCH_PHASES: z.string().default('relay,roundtrips,latency,memory,throughput'),
+  BENCH_PHASES: z.string().default('relay,roundtrips,latency,ops,burst,memory,throughput'),
 
   BENCH_WARMUP_CALLS: int(600),
   BENCH_LATENCY_ROUNDS: int(4),
@@ -22,6 +22,22 @@ export const BenchConfig = z.object({
 
   BENCH_RELAY_RATE: int(5000),
   BENCH_RELAY_S: int(3),
+
+  /** NATS operations per call: calls counted, at this rate, held this long. */
+  BENCH_OPS_CALLS: int(300),
+  BENCH_OPS_RATE: int(100),
+  /** Long enough that every call is set up on a loaded machine too (a failed call counts fewer). */
+  BENCH_OPS_HOLD_MS: int(2000),
+  /**
+   * Operations per call before issue 13 (this bench's `ops` phase on the code before it,
+   * 2026-12-02: 42.3 and 42.8 in two runs): the target is half of it.
+   */
+  BENCH_OPS_BASELINE: z.coerce.number().positive().default(42.3),
+
+  /** The burst: this many callers within this many ms, each held this long. */
+  BENCH_BURST_CALLS: int(500),
+  BENCH_BURST_WITHIN_MS: int(100),
+  BENCH_BURST_HOLD_MS: int(4000),
 
   BENCH_MEMORY_CALLS: int(10_000),
   BENCH_MEMORY_RATE: int(500),
@@ -48,6 +64,9 @@ const QUICK: Partial<Record<keyof BenchConfig, string>> = {
   BENCH_LATENCY_HOLD_MS: '200',
   BENCH_RELAY_S: '1',
   BENCH_MEMORY_CALLS: '200',
+  BENCH_OPS_CALLS: '50',
+  BENCH_BURST_CALLS: '100',
+  BENCH_BURST_HOLD_MS: '1500',
   BENCH_HOLD_MS: '300',
   BENCH_PROBE_S: '1',
   BENCH_SUSTAIN_S: '1',

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { reapOnExit } from './reaper.js';
 import { freePort, waitUntil } from './util.js';
 import { createConnection } from 'node:net';
+import { after, before } from 'node:test';
+import { connect, type NatsConnection } from 'nats';
 
 export interface NatsServer {
   url: string;
@@ -20,6 +22,8 @@ export interface NatsServer {
   kill(): Promise<void>;
   /** Starts it again on the same port (after kill). */
   restart(): Promise<void>;
+  /** Deletes its JetStream store (while it is down): the next restart begins with no streams. */
+  wipeStore(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -36,11 +40,14 @@ export interface NatsServerOptions {
   config?: string;
   /** More command-line flags, e.g. `['--user', 'u', '--pass', 'p']`. */
   args?: string[];
+  /** The client port (default: a free one). */
+  port?: number;
 }
 
 export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServer> {
-  const port = await freePort();
+  const port = opts.port ?? await freePort();
   const storeDir = await mkdtemp(join(tmpdir(), 'avb-nats-'));
+  const jsDir = join(storeDir, 'js');
   let child: ChildProcess | undefined;
   const configFile = join(storeDir, 'nats.conf');
   if (opts.config !== undefined) await writeFile(configFile, opts.config);
@@ -49,7 +56,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     const args = ['-a', '127.0.0.1', '-p', String(port), '--http_port', '0'];
     if (opts.config !== undefined) args.push('-c', configFile);
     // JetStream is on unless a test asks for core NATS only: the services need it.
-    if (opts.jetstream !== false) args.push('-js', '-sd', storeDir);
+    if (opts.jetstream !== false) args.push('-js', '-sd', jsDir);
     if (opts.args) args.push(...opts.args);
     const proc = spawn(natsServerBinary(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
     reapOnExit(proc);
@@ -85,6 +92,9 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     },
     kill,
     restart: launch,
+    async wipeStore() {
+      await rm(jsDir, { recursive: true, force: true });
+    },
     async stop() {
       await kill();
       await rm(storeDir, { recursive: true, force: true });
@@ -100,5 +110,23 @@ function canConnect(port: number): Promise<boolean> {
       resolve(true);
     });
     socket.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * For a test file that needs only NATS: a JetStream nats-server started before its tests and a
+ * connection to it, handed to `use`; both closed after them.
+ */
+export function natsForFile(use: (nc: NatsConnection) => void): void {
+  let server: NatsServer | undefined;
+  let nc: NatsConnection | undefined;
+  before(async () => {
+    server = await startNatsServer({ jetstream: true });
+    nc = await connect({ servers: server.url });
+    use(nc);
+  });
+  after(async () => {
+    await nc?.close();
+    await server?.stop();
   });
 }

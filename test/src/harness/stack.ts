@@ -4,6 +4,7 @@
  */
 import { AriSimulator, AudioSocketEcho, type SimulatorOptions } from '@avb/ari-simulator';
 import { connect, type NatsConnection } from 'nats';
+import type { NatsCluster } from './nats-cluster.js';
 import { startNatsServer, type NatsServer } from './nats-server.js';
 import { logMsg, startService, type ServiceProcess } from './services.js';
 
@@ -14,6 +15,8 @@ export const ARI_USER = 'avb';
 export const ARI_PASSWORD = 'S3cr3t-ari-pw-4711';
 
 export interface StackOptions {
+  /** Run on this NATS cluster (the caller starts and stops it) instead of a private server. */
+  cluster?: NatsCluster;
   controllers?: number;
   controllerEnv?: Record<string, string>;
   gatewayEnv?: Record<string, string>;
@@ -29,7 +32,10 @@ export interface StackOptions {
 }
 
 export interface Stack {
+  /** The private server; on a cluster, its first server. */
   nats: NatsServer;
+  /** What the services' NATS_URL is (every server of a cluster). */
+  natsUrl: string;
   /** Replaced by restartSim(). */
   sim: AriSimulator;
   echo: AudioSocketEcho;
@@ -67,8 +73,14 @@ async function launch(
   cleanups: Array<() => Promise<unknown>>,
   cleanUp: () => Promise<void>,
 ): Promise<Stack> {
-  const nats = await startNatsServer();
-  cleanups.push(() => nats.stop());
+  let nats: NatsServer;
+  if (opts.cluster) nats = opts.cluster.nodes[0]!.server;
+  else {
+    const own = await startNatsServer();
+    cleanups.push(() => own.stop());
+    nats = own;
+  }
+  const natsUrl = opts.cluster?.url ?? nats.url;
   const sim = await AriSimulator.start({
     ...opts.simOptions,
     username: ARI_USER,
@@ -86,7 +98,7 @@ async function launch(
   const gateways: ServiceProcess[] = [];
   const startGateway = async (env: Record<string, string> = {}) => {
     const gateway = startService('ari-gateway', {
-      NATS_URL: nats.url,
+      NATS_URL: natsUrl,
       ARI_BASE_URL: sim.baseUrl,
       ARI_USER,
       ARI_PASSWORD,
@@ -109,7 +121,7 @@ async function launch(
 
   const startController = async (env: Record<string, string> = {}) => {
     const controller = startService('call-controller', {
-      NATS_URL: nats.url,
+      NATS_URL: natsUrl,
       ARI_APP: APP,
       AUDIOSOCKET_HOST: '127.0.0.1',
       AUDIOSOCKET_PORT: String(echo.port),
@@ -125,10 +137,10 @@ async function launch(
   const controllers: ServiceProcess[] = [];
   for (let i = 0; i < (opts.controllers ?? 1); i++) controllers.push(await startController());
 
-  const nc = await connect({ servers: nats.url, name: 'test' });
+  const nc = await connect({ servers: natsUrl.split(','), name: 'test', ...(opts.cluster ? { maxReconnectAttempts: -1, reconnectTimeWait: 200 } : {}) });
   cleanups.push(() => nc.close());
   const stack: Stack = {
-    nats, sim, echo, gateway, gateways, controllers, nc, startController, startGateway,
+    nats, natsUrl, sim, echo, gateway, gateways, controllers, nc, startController, startGateway,
     async restartSim() {
       const port = stack.sim.port;
       await stack.sim.stop();

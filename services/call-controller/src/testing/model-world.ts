@@ -93,7 +93,8 @@ export interface DeliveryRecord {
   settles: number;
 }
 
-const silent = createLogger('model', 'silent');
+// AVB_MODEL_TRACE=1: the machines' own log lines beside the world's trace, on stderr.
+const log = process.env.AVB_MODEL_TRACE ? createLogger('model', 'debug', { write: (line: string) => void process.stderr.write(line) }) : createLogger('model', 'silent');
 
 export class World {
   readonly channels = new Map<string, Chan>();
@@ -116,6 +117,9 @@ export class World {
   readonly lingeringPointers = new Set<string>();
   private readonly pointedBy = new Map<string, number>();
   private nextId = 1;
+  /** Every fifth ack is lost on its way (a NATS leader change): the message comes back. */
+  loseAcks = false;
+  private acks = 0;
   private revision = 0;
   private uuidCount = 0;
   private clock = 1_000_000;
@@ -171,13 +175,13 @@ export class World {
         },
         clearTimeout: (handle) => void (this.timers = this.timers.filter((t) => t.id !== handle)),
       },
-      log: silent,
+      log,
     }, 60_000);
     const intake = createCallIntake(APP, actors);
     const instance: Instance = {
       id, alive: true, stopping: false, actors, intake,
       // Reconciliation with no grace period: everything it finds is old enough to repair.
-      reconcile: () => void reconcileNode(NODE, { app: APP, ari, store, actors, intake, graceMs: 0, refreshAfterMs: 1e12 }).catch(() => undefined),
+      reconcile: () => void (trace(`i${id} reconciles`), reconcileNode(NODE, { app: APP, ari, store, actors, intake, graceMs: 0, refreshAfterMs: 1e12 }).catch(() => undefined)),
     };
     this.instances.push(instance);
     return instance;
@@ -194,6 +198,7 @@ export class World {
 
   /** SIGKILL: nothing it had in flight answers; what it held is delivered again. */
   crash(instance: Instance): void {
+    trace(`i${instance.id} crashes`);
     instance.alive = false;
     for (const [session, by] of this.pointedBy) if (by === instance.id) this.lingeringPointers.add(session);
     instance.actors.stop();
@@ -205,6 +210,7 @@ export class World {
 
   /** SIGTERM: new callers go back; it leaves once its actors are done. */
   shutdown(instance: Instance): void {
+    trace(`i${instance.id} shuts down`);
     instance.stopping = true;
     instance.intake.stopNewCalls();
     void instance.actors.shutdown().then(() => {
@@ -264,6 +270,7 @@ export class World {
     const id = `17950000${this.nextId++}.1`;
     this.channels.set(id, { id, kind: 'caller', inStasis: true, priority: 2, laterStays });
     this.callers.add(id);
+    trace(`caller ${id} arrives (${laterStays} later stays)`);
     this.emit('StasisStart', this.channels.get(id)!);
     return id;
   }
@@ -272,6 +279,7 @@ export class World {
   hangup(id: string): void {
     const ch = this.channels.get(id);
     if (!ch) return;
+    trace(`${id} hangs up`);
     this.removeChannel(ch);
   }
 
@@ -279,6 +287,7 @@ export class World {
   continueCaller(id: string): void {
     const ch = this.channels.get(id);
     if (!ch || !ch.inStasis || ch.kind !== 'caller') return;
+    trace(`${id} continues in the dialplan`);
     this.leaveBridge(ch);
     this.emit('StasisEnd', ch);
     if (ch.laterStays > 0) {
@@ -440,20 +449,20 @@ export class World {
       remove: (state: CallState, revision: number) => op(`remove ${key(state)} ${state.sessionId.slice(-3)}`, () => {
         cas(key(state), revision);
         this.kv.delete(key(state));
-        this.kv.delete(`session.${state.sessionId}`);
+        this.kv.delete(callStateKeys.session(state.sessionId));
         if (!this.instances[instance]!.alive) this.claimedByTheDead.add(state.sessionId);
       }),
       get: (node: string, channelId: string) => op(`get ${channelId}`, () => read(key({ node, channelId }))),
       getBySession: (sessionId: string) => op('getBySession', () => {
-        const pointer = this.kv.get(`session.${sessionId}`);
+        const pointer = this.kv.get(callStateKeys.session(sessionId));
         const found = pointer ? read(pointer.value) : undefined;
         return found?.state.sessionId === sessionId ? found : undefined;
       }),
       pointSession: (state: CallState) => op('pointSession', () => {
         this.pointedBy.set(state.sessionId, instance);
-        this.kv.set(`session.${state.sessionId}`, { value: key(state), revision: ++this.revision });
+        this.kv.set(callStateKeys.session(state.sessionId), { value: key(state), revision: ++this.revision });
       }, state.sessionId),
-      dropSession: (sessionId: string) => op('dropSession', () => void this.kv.delete(`session.${sessionId}`), sessionId),
+      dropSession: (sessionId: string) => op('dropSession', () => void this.kv.delete(callStateKeys.session(sessionId)), sessionId),
       list: (node: string) => op('list', () => [...this.kv.keys()].filter((k) => k.startsWith(callStateKeys.call(node, ''))).map((k) => read(k)!)),
       refresh: async () => true,
     };
@@ -480,7 +489,7 @@ export class World {
         instance,
         what,
         complete: (mode) => {
-          if (process.env.AVB_MODEL_TRACE) process.stderr.write(`i${instance} ${what} ${mode}\n`);
+          trace(`i${instance} ${what} ${mode}`);
           if (mode === 'ok' || (mode === 'late' && kv)) return apply();
           if (mode === 'late') {
             try {
@@ -514,15 +523,17 @@ export class World {
   }
 
   deliver(m: StreamMsg, instance: Instance): void {
-    if (process.env.AVB_MODEL_TRACE) process.stderr.write(`deliver #${m.seq} ${m.type} ${m.event.channel.id} to i${instance.id}\n`);
+    trace(`deliver #${m.seq} ${m.type} ${m.event.channel.id} to i${instance.id}`);
     m.heldBy = instance.id;
     m.deliveries += 1;
     const record: DeliveryRecord = { instance: instance.id, seq: m.seq, settles: 0 };
     this.deliveries.push(record);
     const settle = (acked: boolean) => {
+      trace(`i${instance.id} ${acked ? 'acks' : 'naks'} #${m.seq}`);
       record.settles += 1;
       if (!instance.alive || m.heldBy !== instance.id) return;
       m.heldBy = undefined;
+      if (acked && this.loseAcks && ++this.acks % 5 === 0) return trace(`the ack of #${m.seq} is lost`);
       if (acked) m.acked = true;
     };
     const delivery: Delivery = {
@@ -536,7 +547,13 @@ export class World {
   }
 
   fire(t: Timer): void {
+    trace(`i${t.instance} timer ${t.id}`);
     this.timers = this.timers.filter((x) => x !== t);
     if (this.instances[t.instance]?.alive) t.fn();
   }
+}
+
+/** AVB_MODEL_TRACE=1: every step of a replayed case on stderr. */
+function trace(line: string): void {
+  if (process.env.AVB_MODEL_TRACE) process.stderr.write(`${line}\n`);
 }
