@@ -16,3 +16,13 @@ export const GatewayStatus = z.strictObject({
   reason: z.string().optional(),
 });
 export type GatewayStatus = z.infer<typeof GatewayStatus>;
+
+/** On `ari.status.<app>.<node>.reconnected`: this gateway's NATS connection was lost and is back. */
+export const GatewayReconnected = z.strictObject({
+  app: z.string(),
+  node: z.string(),
+  instance: z.string(),
+  /** When the connection came back (ISO 8601). */
+  at: z.string(),
+});
+export type GatewayReconnected = z.infer<typeof GatewayReconnected>;

@@ -4,6 +4,7 @@
  *   ari.event.<app>.<node>.<EventType>          every ARI event, payload as Asterisk sent it
  *   ari.command.<app>.<node>.<resource>.<action> ARI commands (request/reply)
  *   ari.status.<app>.<node>                      gateway ARI connection state changes
+ *   ari.status.<app>.<node>.reconnected          a gateway's NATS connection was re-established
  *   call.event.<app>.<node>.<media_ready|started|ended|failed> call lifecycle
  *   call.controller.<app>.<instance>             a controller instance's status (request/reply)
  *   call.session.<app>.<sessionId>               a call's details by session UUID (request/reply)
@@ -24,6 +25,12 @@ export const subjects = {
   ariCommand: (app: Token, node: Token, command: CommandName) => `ari.command.${app}.${node}.${command}`,
   ariCommands: (app: Token, node: Token) => `ari.command.${app}.${node}.>`,
   ariStatus: (app: Token, node: Token) => `ari.status.${app}.${node}`,
+  /**
+   * A gateway got its NATS connection back: command requests or replies in flight through the
+   * server it lost may be gone (one token deeper than ariStatus, so `ari.status.<app>.*` does not
+   * see it).
+   */
+  gatewayReconnected: (app: Token, node: Token = '*') => `ari.status.${app}.${node}.reconnected`,
   callEvent: (app: Token, node: Token, kind: CallEventKind) => `call.event.${app}.${node}.${kind}`,
   callEvents: (app: Token, node: Token = '*') => `call.event.${app}.${node}.*`,
   /** Each controller instance's status endpoint. */

@@ -14,6 +14,7 @@ import { startAriSocket, type AriSocket } from './ari-socket.js';
 import { SERVICE_NAME, startCommandService } from './command-service.js';
 import { createEventRelay } from './event-relay.js';
 import { startLease, type Lease } from './gateway-lease.js';
+import { announceReconnects } from './reconnect-notice.js';
 import { createSafePublish } from './safe-publish.js';
 import { createGatewayStats } from './stats.js';
 import { createStatusTracker } from './status.js';
@@ -69,6 +70,7 @@ runService({
       },
       log: log.child({ feature: 'commands' }),
     });
+    announceReconnects(nc, { app, node, instance }, publish, log.child({ feature: 'commands' }));
     log.info({ subject: subjects.ariCommands(app, node) }, 'ready');
 
     const startSocket = (): AriSocket => startAriSocket({

@@ -55,7 +55,13 @@ interface Waiting {
 const decoder = new TextDecoder();
 const ACKED_SUFFIXES = ['.StasisStart', '.StasisEnd'];
 const RETRY_MIN_MS = 250;
-const RETRY_MAX_MS = 2000;
+/**
+ * Attempts come at most the ack timeout plus this apart: a stream whose leader is being elected
+ * stores nothing for 5-8 s (nats-server 2.9), and a caller's StasisStart should be stored soon
+ * after the new leader is there. With 2 s it could wait up to 4 s more (cluster.test.ts, the
+ * lease bucket's and the stream's leader on the killed server); a retry costs one publish.
+ */
+const RETRY_MAX_MS = 500;
 
 /** Same bytes from the same node, same id: what the duplicate window needs. */
 export function eventMessageId(node: string, data: Uint8Array): string {

@@ -3,7 +3,7 @@
  * envelope: resolves with the result or rejects with a CommandError carrying the error code.
  */
 import {
-  ErrorCode, Reply, subjects,
+  ErrorCode, GatewayReconnected, Reply, subjects,
   type CommandName, type CommandParams, type CommandResult,
 } from '@avb/contracts';
 import type { NatsConnection } from 'nats';
@@ -29,13 +29,37 @@ export interface AriCommandOptions {
 }
 
 const NO_RESPONDERS_RETRY_STEP_MS = 250;
+/**
+ * After a NATS connection on the way (ours, or the gateway's: it says so) was lost and is back,
+ * what was in flight then gets this long for its reply, not the whole timeout: its request or
+ * reply may be gone, and the call machine tries again (or looks up what it asked for) on a
+ * timeout. Long enough for replies written while the connection was away (nats.js sends them on
+ * reconnect) and for ARI's answers to the burst that follows. Measured in cluster.test.ts: a
+ * command lost with a gateway's connection held its caller 12 s (ARI_HTTP_TIMEOUT 10 s + 2).
+ */
+export const RECONNECT_GRACE_MS = 2000;
 
 export function createAriCommands(nc: NatsConnection, app: string, opts: AriCommandOptions): AriCommands {
   const mux = createRequestMux(nc);
+  nc.subscribe(subjects.gatewayReconnected(app), {
+    callback: (err, msg) => {
+      if (err) return;
+      let notice: GatewayReconnected;
+      try {
+        notice = GatewayReconnected.parse(JSON.parse(decoder.decode(msg.data)));
+      } catch {
+        return; // malformed: ignored (a notice can only shorten waits)
+      }
+      mux.hurry(RECONNECT_GRACE_MS, notice.node);
+    },
+  });
+  void (async () => {
+    for await (const s of nc.status()) if (s.type === 'reconnect') mux.hurry(RECONNECT_GRACE_MS);
+  })();
   const request = async (subject: string, payload: Uint8Array, node: string): Promise<Uint8Array> => {
     const deadline = Date.now() + opts.noRespondersRetryMs;
     for (;;) {
-      const outcome = await mux.request(subject, payload, opts.timeoutMs);
+      const outcome = await mux.request(subject, payload, opts.timeoutMs, node);
       if (outcome.ok) return outcome.data;
       const left = deadline - Date.now();
       if (outcome.reason !== 'no_responders' || left <= 0) throw failure(outcome.reason, node);

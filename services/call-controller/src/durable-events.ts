@@ -48,8 +48,14 @@ const PULL_BATCH = 16;
 const RESTART_DELAY_MS = 2000;
 /** Longest wait for the server's answer when a consumption closes (NATS may be away). */
 const DRAIN_MS = 2000;
-/** Pull requests are renewed this often (heartbeats at half): a stalled pull is noticed soon. */
-const PULL_EXPIRES_MS = 10_000;
+/**
+ * Pull requests are renewed this often, with the server's heartbeats at half of it. A pull lives
+ * on the consumer's leader only: when the leader changes (a server killed or restarted) the
+ * pulls it held are gone without a word, and nats.js asks again after two missed heartbeats; it
+ * also waits this long between its checks of the consumer after a reconnect. At 10 s callers
+ * waited 10-15 s after a consumer leader moved (cluster.test.ts); at 3 s, about 3.
+ */
+const PULL_EXPIRES_MS = 3000;
 
 export async function consumeCallEvents(js: JetStreamClient, opts: DurableEventsOptions): Promise<DurableEvents> {
   const { decode, handlers } = opts;

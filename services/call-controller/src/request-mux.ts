@@ -12,13 +12,23 @@ export type RequestOutcome =
   | { ok: false; reason: 'timeout' | 'no_responders' | 'closed' };
 
 export interface RequestMux {
-  request(subject: string, data: Uint8Array, timeoutMs: number): Promise<RequestOutcome>;
+  /** `tag`: what hurry() picks the request by (the node a command is for). */
+  request(subject: string, data: Uint8Array, timeoutMs: number, tag?: string): Promise<RequestOutcome>;
+  /**
+   * Requests sent until now (those with `tag`, or all) that are still unanswered in `graceMs`
+   * time out then, unless their own timeout comes first: their request or reply may have been
+   * lost with a NATS connection.
+   */
+  hurry(graceMs: number, tag?: string): void;
   close(): void;
 }
 
 interface Pending {
   resolve(outcome: RequestOutcome): void;
   timer: NodeJS.Timeout;
+  /** When it times out (performance.now()). */
+  deadline: number;
+  tag: string | undefined;
 }
 
 const NO_RESPONDERS = 503;
@@ -34,6 +44,7 @@ export function createRequestMux(nc: NatsConnection): RequestMux {
     clearTimeout(p.timer);
     p.resolve(outcome);
   };
+  const timeoutIn = (id: number, ms: number) => setTimeout(() => settle(id, { ok: false, reason: 'timeout' }), ms);
   const sub: Subscription = nc.subscribe(`${prefix}.*`, {
     callback: (err, msg) => {
       if (err) return;
@@ -43,16 +54,25 @@ export function createRequestMux(nc: NatsConnection): RequestMux {
     },
   });
   return {
-    request(subject, data, timeoutMs) {
+    request(subject, data, timeoutMs, tag) {
       return new Promise((resolve) => {
         const id = nextId++;
-        pending.set(id, { resolve, timer: setTimeout(() => settle(id, { ok: false, reason: 'timeout' }), timeoutMs) });
+        pending.set(id, { resolve, timer: timeoutIn(id, timeoutMs), deadline: performance.now() + timeoutMs, tag });
         try {
           nc.publish(subject, data, { reply: `${prefix}.${id}` });
         } catch {
           settle(id, { ok: false, reason: 'closed' });
         }
       });
+    },
+    hurry(graceMs, tag) {
+      const deadline = performance.now() + graceMs;
+      for (const [id, p] of pending) {
+        if ((tag !== undefined && p.tag !== tag) || p.deadline <= deadline) continue;
+        clearTimeout(p.timer);
+        p.timer = timeoutIn(id, graceMs);
+        p.deadline = deadline;
+      }
     },
     close() {
       sub.unsubscribe();

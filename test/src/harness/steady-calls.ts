@@ -25,6 +25,8 @@ export interface CallFigures {
   left: number;
   /** The longest time without a call setup while calls were placed (from the start to the first, between two, from the last to the end). */
   'longest setup gap ms': number;
+  /** The longest a caller set up waited for it (placed to bridged). */
+  'slowest setup ms': number;
 }
 
 export interface SteadyCalls {
@@ -106,6 +108,7 @@ export function startSteadyCalls(sim: AriSimulator, opts: SteadyCallsOptions): S
         failed: calls.filter((c) => c.bridgedAt === undefined && c.endedBy === 'ari').length,
         left,
         'longest setup gap ms': Math.round(gap),
+        'slowest setup ms': Math.round(Math.max(0, ...calls.map((c) => (c.bridgedAt === undefined ? 0 : c.bridgedAt - c.startedAt)))),
       };
     },
     halt() {
