@@ -108,6 +108,12 @@ export const ControllerConfig = z.object({
   RECONCILE_GRACE_MS: Millis.default(10_000),
   /** When no gateway answers (no responders), how long a command is retried before it fails. */
   GATEWAY_WAIT_MS: Millis.default(5_000),
+  /**
+   * How long a JetStream request (a call-state read or write, a consumer's info) waits for its
+   * answer. One sent while a replicated bucket elects a leader may get none; the event comes
+   * back a second later and tries again. nats.js's 5 s held callers 5 s more after an election.
+   */
+  JETSTREAM_TIMEOUT_MS: Millis.min(250).default(2_000),
   /** When the media server cannot be reached: hang the caller up, or continue it in the dialplan. */
   EXTERNAL_MEDIA_FAILURE_ACTION: z.enum(['hangup', 'continue']).default('hangup'),
 })

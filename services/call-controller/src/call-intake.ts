@@ -16,8 +16,8 @@ import { entryOf, type StoredCall } from './call-machine.js';
 import { isMediaChannel, isMediaStasisStart } from './event-decoder.js';
 
 export interface CallIntake {
-  /** `seq`: the event stream's sequence number of the message. */
-  onStasisStart(node: string, event: StasisStart, delivery: Delivery, seq: number, receivedAt: number): void;
+  /** `seq`: the event stream's sequence number of the message; `storedAgoMs`: its age when delivered. */
+  onStasisStart(node: string, event: StasisStart, delivery: Delivery, seq: number, receivedAt: number, storedAgoMs: number): void;
   onStasisEnd(node: string, event: StasisEnd, delivery: Delivery, seq: number): void;
   /** The core (non-durable) copy of a StasisStart. */
   onCoreStasisStart(node: string, event: StasisStart): void;
@@ -36,7 +36,7 @@ export function createCallIntake(app: string, actors: CallActors): CallIntake {
   let accepting = true;
   const callerOf = (channel: StasisStart['channel']) => ({ number: channel.caller.number, name: channel.caller.name });
   return {
-    onStasisStart(node, event, delivery, seq, receivedAt) {
+    onStasisStart(node, event, delivery, seq, receivedAt, storedAgoMs) {
       const channel = event.channel;
       if (isMediaStasisStart(event)) {
         actors.postToMedia(node, channel.id, { type: 'media_start', channelId: channel.id });
@@ -45,7 +45,7 @@ export function createCallIntake(app: string, actors: CallActors): CallIntake {
       if (!accepting && !actors.has(node, channel.id)) return delivery.nak();
       actors.post(node, channel.id, {
         type: 'start', delivery: actors.hold(delivery), node, channelId: channel.id,
-        caller: callerOf(channel), entry: entryOf(channel.dialplan, seq), receivedAt,
+        caller: callerOf(channel), entry: entryOf(channel.dialplan, seq), receivedAt, storedAgoMs,
       });
     },
     onStasisEnd(node, event, delivery, seq) {

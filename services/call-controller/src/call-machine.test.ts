@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { initialState, step, entryOf, type Env, type MachineState, type Message, type Effect } from './call-machine.js';
+import { STALE_START_MS, initialState, step, entryOf, type Env, type MachineState, type Message, type Effect } from './call-machine.js';
 
 let n = 0;
 const env: Env = {
@@ -395,5 +395,48 @@ describe('call machine: whole paths', () => {
     assert.deepEqual(summary(check), 'ari:media_check timer:media_check');
     const bridged = w.send({ type: 'ari', gen: w.gen, step: 'media_check', ok: true, result: { dialplan: { app_name: 'Stasis' } } });
     assert.deepEqual(summary(bridged), 'cancel:media_check cancel:media_timeout ari:add');
+  });
+});
+
+describe('a StasisStart delivered late (STALE_START_MS)', () => {
+  const late = (redelivered = false): Message => ({ ...(start(1, E1, redelivered) as Extract<Message, { type: 'start' }>), storedAgoMs: STALE_START_MS });
+  const after = (msgs: Message[]) => {
+    let s = initialState();
+    let fx: Effect[] = [];
+    for (const m of msgs) ({ state: s, effects: fx } = step(s, m, env));
+    return { s, fx };
+  };
+
+  it('looks its caller up first, and ends with nothing stored, created or reported when the caller is gone', () => {
+    const first = after([late()]);
+    assert.equal(first.s.phase, 'checking');
+    assert.deepEqual(first.fx.filter((e) => e.type === 'ari').map((e) => e.type === 'ari' && `${e.command} ${JSON.stringify(e.params)}`), ['channels.get {"channelId":"c1"}']);
+    const gone = after([late(), { type: 'ari', gen: 1, step: 'caller_check', ok: false, code: 'not_found' }]);
+    assert.equal(summary(gone.fx), 'ack:1');
+    assert.equal(gone.s.phase, 'done');
+  });
+
+  it('sets the call up as any start when the caller is there, or when ARI cannot say', () => {
+    for (const result of [{ ok: true, result: { id: 'c1' } }, { ok: false, code: 'timeout' }] as const) {
+      const there = after([late(), { type: 'ari', gen: 1, step: 'caller_check', ...result } as Message]);
+      assert.equal(there.s.phase, 'recording');
+      assert.equal(summary(there.fx), 'store:create ari:answer');
+    }
+    // A redelivered one reads the call state, as before.
+    const read = after([late(true), { type: 'ari', gen: 1, step: 'caller_check', ok: true, result: { id: 'c1' } }]);
+    assert.equal(summary(read.fx), 'store:read');
+  });
+
+  it('a caller whose StasisEnd comes while being looked up is not set up', () => {
+    const end: Message = { type: 'end', delivery: d(2), node: 'pbx1', channelId: 'c1', who: 'caller', entry: entryOf({ context: 'ai-in', exten: '100', priority: 2, app_data: 'ai_app' }, 15) };
+    const r = after([late(), end, { type: 'ari', gen: 1, step: 'caller_check', ok: true, result: { id: 'c1' } }]);
+    assert.ok(!r.fx.some((e) => e.type === 'store' && e.op === 'create'), summary(r.fx));
+    assert.ok(!r.fx.some((e) => e.type === 'ari' && e.step === 'answer'), summary(r.fx));
+  });
+
+  it('fresh ones and adoptions are not looked up', () => {
+    assert.equal(summary(after([start(1)]).fx), 'store:create ari:answer');
+    const adopt: Message = { ...(start(1, E1, true) as Extract<Message, { type: 'start' }>), adopt: true, storedAgoMs: STALE_START_MS };
+    assert.equal(summary(after([adopt]).fx), 'store:read');
   });
 });

@@ -60,7 +60,7 @@ export interface StoredCall {
 export type StoreOp = 'create' | 'takeover' | 'activate' | 'note' | 'claim' | 'read' | 'pointer' | 'unpoint';
 
 export type Step =
-  | 'answer' | 'bridge' | 'media' | 'media_find' | 'media_check' | 'add'
+  | 'answer' | 'bridge' | 'media' | 'media_find' | 'media_check' | 'caller_check' | 'add'
   | 'rm_media' | 'rm_bridge' | 'caller' | 'rm_old_media' | 'rm_old_bridge'
   | 'pointer' | 'unpoint' | 'note';
 
@@ -77,6 +77,8 @@ export type StartMessage = {
   receivedAt: number;
   /** Reconciliation found the caller waiting in Stasis with no call: start one only if none exists. */
   adopt?: boolean;
+  /** How long the event had been in the stream when it was delivered (see STALE_START_MS). */
+  storedAgoMs?: number;
 };
 
 export type EndMessage = {
@@ -161,7 +163,7 @@ export interface Env {
 // ---- the machine's state --------------------------------------------------------------------
 
 export type Phase =
-  | 'idle' | 'reading' | 'recording' | 'creating' | 'bridging' | 'activating' | 'claiming' | 'clearing' | 'done';
+  | 'idle' | 'checking' | 'reading' | 'recording' | 'creating' | 'bridging' | 'activating' | 'claiming' | 'clearing' | 'done';
 
 export interface CallIds {
   app: string;
@@ -234,6 +236,17 @@ export interface MachineState {
   mediaSlow: boolean;
   stopping: boolean;
 }
+
+/**
+ * A StasisStart delivered this long after it was stored is first checked against ARI: is its
+ * caller still there? When a consumer's leader changes, nats-server 2.9 hands out again
+ * StasisStarts whose acks it lost, most as first deliveries, long after their calls ended: 174
+ * and 209 in two runs of cluster.test.ts, each costing three KV writes, an answer and, for a first
+ * delivery, a `failed` report for a call that had ended well. A caller gone is nothing to set
+ * up or report (one who hung up while the stream could not deliver is not told `failed`); one
+ * still there costs one more ARI round trip.
+ */
+export const STALE_START_MS = 5000;
 
 /** How long a delivery whose effect cannot be recorded now waits before it comes back. */
 export const RETRY_LATER_MS = 1000;
@@ -429,10 +442,33 @@ function beginStart(c: Ctx, job: Extract<Job, { kind: 'start' }>): void {
     c.s.settleAs = { ack: false, delayMs: 0 };
     return finishJob(c);
   }
+  if (!m.adopt && (m.storedAgoMs ?? 0) >= STALE_START_MS && !job.fresh) {
+    c.s.phase = 'checking';
+    c.s.steps.caller_check = 'pending';
+    c.fx.push({ type: 'ari', step: 'caller_check', node: m.node, command: 'channels.get', params: { channelId: m.channelId } });
+    return;
+  }
+  startOrRead(c, job);
+}
+
+function startOrRead(c: Ctx, job: Extract<Job, { kind: 'start' }>): void {
+  const m = job.msg;
   // A first delivery is a new caller: nobody can have recorded it, so no read is needed (if
   // someone did, the create loses and the state is read then).
   if (job.fresh || (!m.delivery.redelivered && !m.adopt)) return recordNew(c, m);
   read(c, { node: m.node, channelId: m.channelId });
+}
+
+/** A stale StasisStart's caller looked up: gone, the job ends (acked, unreported); else it goes on. */
+function onCallerChecked(c: Ctx, m: Extract<Message, { type: 'ari' }>): void {
+  const { s } = c;
+  if (s.steps.caller_check !== 'pending' || s.job?.kind !== 'start') return;
+  delete s.steps.caller_check;
+  if (!m.ok && m.code === 'not_found') {
+    log(c, 'debug', 'a StasisStart delivered late whose caller is gone: nothing to set up or report', { storedAgoMs: s.job.msg.storedAgoMs });
+    return finishJob(c);
+  }
+  startOrRead(c, s.job); // there (or ARI could not say): as any start
 }
 
 function beginEnd(c: Ctx, m: EndMessage): void {
@@ -890,6 +926,7 @@ const MEDIA_COMMAND: Partial<Record<Step, string>> = { media: 'externalMedia', r
 
 function onAri(c: Ctx, m: Extract<Message, { type: 'ari' }>): void {
   const { s } = c;
+  if (m.step === 'caller_check') return onCallerChecked(c, m);
   if (s.steps[m.step] !== 'pending' || !s.call) return; // a late answer for an earlier job
   if (m.step === 'media_check') {
     delete s.steps.media_check;

@@ -13,8 +13,11 @@ import type { Delivery } from './call-actor.js';
 import type { EventDecoder } from './event-decoder.js';
 
 export interface DurableHandlers {
-  /** `seq`: the message's stream sequence (orders a channel's StasisStart and StasisEnd). */
-  onStasisStart(node: string, event: StasisStart, delivery: Delivery, seq: number, receivedAt: number): void;
+  /**
+   * `seq`: the message's stream sequence (orders a channel's StasisStart and StasisEnd);
+   * `storedAgoMs`: how long ago the stream stored it (by this host's clock and the server's).
+   */
+  onStasisStart(node: string, event: StasisStart, delivery: Delivery, seq: number, receivedAt: number, storedAgoMs: number): void;
   onStasisEnd(node: string, event: StasisEnd, delivery: Delivery, seq: number): void;
 }
 
@@ -73,7 +76,7 @@ export async function consumeCallEvents(js: JetStreamClient, opts: DurableEvents
     if (!acceptStarts) return msg.nak();
     const event = decode(msg.subject, msg.data, StasisStart);
     if (!event) return msg.term();
-    handlers.onStasisStart(node, event, msg, msg.seq, performance.now());
+    handlers.onStasisStart(node, event, msg, msg.seq, performance.now(), Math.max(0, Date.now() - msg.info.timestampNanos / 1e6));
   }, missing);
   consumptions.set('StasisStart', starts);
   const ends = await keepConsuming(js, opts, 'StasisEnd', (node, msg) => {

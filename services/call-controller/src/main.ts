@@ -46,14 +46,18 @@ runService({
     const app = config.ARI_APP;
 
     const nc = await connect(`${SERVICE_NAME}:${instance}`);
-    const js = nc.jetstream();
+    const js = nc.jetstream({ timeout: config.JETSTREAM_TIMEOUT_MS });
     const jsLog = log.child({ feature: 'jetstream' });
     const bucket = await retry('JetStream (the call-state bucket)', () => openKeptKvBucket(nc, js, {
       bucket: config.CALLS_BUCKET, ttlMs: config.CALL_STATE_TTL_S * 1000, replicas: config.JETSTREAM_REPLICAS, update: true,
+      // Replicated, reads go to the leader: a follower not yet current answered with a call's
+      // older state (or none), and each compare-and-set that followed lost ("call state keeps
+      // changing", takeovers of calls long set up) while a server restarted (cluster.test.ts).
+      leaderReads: config.JETSTREAM_REPLICAS > 1,
       minIntervalMs: HEAL_MIN_INTERVAL_MS, log: jsLog,
       onRecreated: () => reconciler.stateLost(),
     }), JETSTREAM_RETRY_MS);
-    const store = new CallStore(bucket.kv, js, await nc.jetstreamManager(), config.CALLS_BUCKET, bucket.healing);
+    const store = new CallStore(bucket.kv, js, await nc.jetstreamManager({ timeout: config.JETSTREAM_TIMEOUT_MS }), config.CALLS_BUCKET, bucket.healing);
 
     const stats = new CallStats(() => actors.size);
     const media = mediaSettings(config);
@@ -117,9 +121,9 @@ runService({
         app,
         decode,
         handlers: {
-          onStasisStart(node, event, delivery, seq, receivedAt) {
+          onStasisStart(node, event, delivery, seq, receivedAt, storedAgoMs) {
             reconciler.seen(node);
-            intake.onStasisStart(node, event, delivery, seq, receivedAt);
+            intake.onStasisStart(node, event, delivery, seq, receivedAt, storedAgoMs);
           },
           onStasisEnd: (node, event, delivery, seq) => intake.onStasisEnd(node, event, delivery, seq),
         },

@@ -19,7 +19,7 @@ import { createLogger } from '@avb/runtime';
 import type { Delivery } from '../call-actor.js';
 import { CallActors } from '../call-actors.js';
 import { createCallIntake, type CallIntake } from '../call-intake.js';
-import type { StoredCall } from '../call-machine.js';
+import { STALE_START_MS, type StoredCall } from '../call-machine.js';
 import { CommandError } from '../command-error.js';
 import { reconcileNode } from '../reconciler.js';
 
@@ -542,7 +542,9 @@ export class World {
       nak: () => settle(false),
       working: () => undefined,
     };
-    if (m.type === 'StasisStart') instance.intake.onStasisStart(NODE, m.event as StasisStart, delivery, m.seq, this.clock);
+    // Every third message counts as delivered late (STALE_START_MS): its caller is looked up first.
+    const storedAgoMs = m.seq % 3 === 0 ? STALE_START_MS : 0;
+    if (m.type === 'StasisStart') instance.intake.onStasisStart(NODE, m.event as StasisStart, delivery, m.seq, this.clock, storedAgoMs);
     else instance.intake.onStasisEnd(NODE, m.event as StasisEnd, delivery, m.seq);
   }
 
