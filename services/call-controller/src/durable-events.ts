@@ -52,13 +52,18 @@ const RESTART_DELAY_MS = 2000;
 /** Longest wait for the server's answer when a consumption closes (NATS may be away). */
 const DRAIN_MS = 2000;
 /**
- * Pull requests are renewed this often, with the server's heartbeats at half of it. A pull lives
- * on the consumer's leader only: when the leader changes (a server killed or restarted) the
- * pulls it held are gone without a word, and nats.js asks again after two missed heartbeats; it
- * also waits this long between its checks of the consumer after a reconnect. At 10 s callers
- * waited 10-15 s after a consumer leader moved (cluster.test.ts); at 3 s, about 3.
+ * Pull requests are renewed this often. Shorter ones (3 s) made the instances' shares uneven at a
+ * low call rate (40/10 of 50 at 2 calls/s, controller-failover.test.ts; 31/19 at 10 s): a pull
+ * that expires before it is filled goes to the back of the server's queue.
  */
-const PULL_EXPIRES_MS = 3000;
+const PULL_EXPIRES_MS = 10_000;
+/**
+ * The server's heartbeat on an idle pull. A pull lives on the consumer's leader only: when the
+ * leader changes (a server killed or restarted) the pulls it held are gone without a word, and
+ * nats.js pulls again after two missed heartbeats. nats.js's default (half the expiry, 5 s) kept
+ * StasisStarts unread 10 s after a consumer leader moved (cluster.test.ts); at 1.5 s, 3 s.
+ */
+const PULL_HEARTBEAT_MS = 1500;
 
 export async function consumeCallEvents(js: JetStreamClient, opts: DurableEventsOptions): Promise<DurableEvents> {
   const { decode, handlers } = opts;
@@ -137,6 +142,7 @@ export async function keepConsuming(
     const messages = await consumer.consume({
       max_messages: PULL_BATCH,
       expires: PULL_EXPIRES_MS,
+      idle_heartbeat: PULL_HEARTBEAT_MS,
       callback: (msg) => {
         const node = parseEventSubject(msg.subject)?.node;
         if (!node) return msg.term();
