@@ -434,6 +434,11 @@ describe('a StasisStart delivered late (STALE_START_MS)', () => {
     assert.ok(!r.fx.some((e) => e.type === 'ari' && e.step === 'answer'), summary(r.fx));
   });
 
+  it('an instance told to stop while looking up hands the start back', () => {
+    const r = after([late(), { type: 'shutdown' }, { type: 'ari', gen: 1, step: 'caller_check', ok: true, result: { id: 'c1' } }]);
+    assert.equal(summary(r.fx), 'nak:1');
+  });
+
   it('fresh ones and adoptions are not looked up', () => {
     assert.equal(summary(after([start(1)]).fx), 'store:create ari:answer');
     const adopt: Message = { ...(start(1, E1, true) as Extract<Message, { type: 'start' }>), adopt: true, storedAgoMs: STALE_START_MS };
