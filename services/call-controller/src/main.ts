@@ -50,10 +50,6 @@ runService({
     const jsLog = log.child({ feature: 'jetstream' });
     const bucket = await retry('JetStream (the call-state bucket)', () => openKeptKvBucket(nc, js, {
       bucket: config.CALLS_BUCKET, ttlMs: config.CALL_STATE_TTL_S * 1000, replicas: config.JETSTREAM_REPLICAS, update: true,
-      // Replicated, reads go to the leader: a follower not yet current answered with a call's
-      // older state (or none), and each compare-and-set that followed lost ("call state keeps
-      // changing", takeovers of calls long set up) while a server restarted (cluster.test.ts).
-      leaderReads: config.JETSTREAM_REPLICAS > 1,
       minIntervalMs: HEAL_MIN_INTERVAL_MS, log: jsLog,
       onRecreated: () => reconciler.stateLost(),
     }), JETSTREAM_RETRY_MS);
