@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  AriId, Commands, ControllerConfig, GatewayConfig, Reply, parseCommandSubject, parseConfig,
+  AriId, Commands, ControllerConfig, GatewayConfig, GatewayReconnected, Reply, decodeJson, parseCommandSubject, parseConfig,
   parseEventSubject, subjects, toSubjectToken,
 } from './index.js';
 
@@ -88,5 +88,16 @@ describe('config', () => {
     const bad = parseConfig(ControllerConfig, { AUDIOSOCKET_PORT: 'x', ARI_APP: 'a.b', EXTERNAL_MEDIA_TRANSPORT: 'sctp' });
     assert.equal(bad.ok, false);
     assert.equal(bad.ok ? 0 : bad.problems.length, 3);
+  });
+});
+
+describe('decodeJson', () => {
+  const enc = (text: string) => new TextEncoder().encode(text);
+  it('gives the message when the bytes are JSON of that schema, undefined otherwise', () => {
+    const notice = { app: 'ai_app', node: 'pbx1', instance: 'gw-1', at: '2026-12-02T00:00:00.000Z' };
+    assert.deepEqual(decodeJson(GatewayReconnected, enc(JSON.stringify(notice))), notice);
+    for (const bad of ['{"node":', '', 'null', '{"app":"ai_app"}', JSON.stringify({ ...notice, extra: 1 })]) {
+      assert.equal(decodeJson(GatewayReconnected, enc(bad)), undefined, bad);
+    }
   });
 });

@@ -11,3 +11,4 @@ export * from './subjects.js';
 export * from './config.js';
 export * from './call-state.js';
 export * from './session-lookup.js';
+export * from './decode-json.js';

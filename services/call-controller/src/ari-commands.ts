@@ -3,7 +3,7 @@
  * envelope: resolves with the result or rejects with a CommandError carrying the error code.
  */
 import {
-  ErrorCode, GatewayReconnected, Reply, subjects,
+  ErrorCode, GatewayReconnected, Reply, decodeJson, subjects,
   type CommandName, type CommandParams, type CommandResult,
 } from '@avb/contracts';
 import type { NatsConnection } from 'nats';
@@ -43,14 +43,9 @@ export function createAriCommands(nc: NatsConnection, app: string, opts: AriComm
   const mux = createRequestMux(nc);
   nc.subscribe(subjects.gatewayReconnected(app), {
     callback: (err, msg) => {
-      if (err) return;
-      let notice: GatewayReconnected;
-      try {
-        notice = GatewayReconnected.parse(JSON.parse(decoder.decode(msg.data)));
-      } catch {
-        return; // malformed: ignored (a notice can only shorten waits)
-      }
-      mux.hurry(RECONNECT_GRACE_MS, notice.node);
+      const notice = err ? undefined : decodeJson(GatewayReconnected, msg.data);
+      // A malformed one is ignored: a notice can only shorten waits.
+      if (notice) mux.hurry(RECONNECT_GRACE_MS, notice.node);
     },
   });
   void (async () => {

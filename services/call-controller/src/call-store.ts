@@ -10,7 +10,7 @@
  * So a deleted key's subject is purged from the bucket's stream right after the delete (the
  * delete itself is the compare-and-set; the purge only drops the marker).
  */
-import { CallState, callStateKeys, jetStreamNames } from '@avb/contracts';
+import { CallState, callStateKeys, decodeJson, jetStreamNames } from '@avb/contracts';
 import { isKvConflict, type SelfHealing } from '@avb/runtime';
 import { DeliverPolicy, headers, type JetStreamClient, type JetStreamManager, type JsMsg, type KV, type KvEntry } from 'nats';
 import type { StorePort } from './call-actor.js';
@@ -246,12 +246,8 @@ async function unlessConflict(cas: () => Promise<unknown>): Promise<boolean> {
 }
 
 function decodeState(value: Uint8Array, revision: number): StoredCall | undefined {
-  try {
-    const parsed = CallState.safeParse(JSON.parse(decoder.decode(value)));
-    return parsed.success ? { state: parsed.data, revision } : undefined;
-  } catch {
-    return undefined;
-  }
+  const state = decodeJson(CallState, value);
+  return state && { state, revision };
 }
 
 function decodeEntry(entry: KvEntry | null): StoredCall | undefined {

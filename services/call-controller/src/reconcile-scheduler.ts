@@ -5,7 +5,7 @@
  * runs are claimed with a compare-and-set on the node's `reconcile.<node>` entry, so the
  * instances do not all run the same node at once.
  */
-import { GatewayStatus, subjects } from '@avb/contracts';
+import { GatewayStatus, decodeJson, subjects } from '@avb/contracts';
 import { reasonOf, type Logger } from '@avb/runtime';
 import type { NatsConnection, Subscription } from 'nats';
 import type { CallStore } from './call-store.js';
@@ -34,8 +34,6 @@ export interface ReconcileScheduler {
   stateLost(): void;
   stop(): Promise<void>;
 }
-
-const decoder = new TextDecoder();
 
 export function startReconcileScheduler(nc: NatsConnection, opts: ReconcileSchedulerOptions): ReconcileScheduler {
   const { log } = opts;
@@ -74,13 +72,8 @@ export function startReconcileScheduler(nc: NatsConnection, opts: ReconcileSched
   const statusSub: Subscription = nc.subscribe(subjects.ariStatus(opts.app, '*'), {
     queue: opts.queue,
     callback: (err, msg) => {
-      if (err) return;
-      let status: GatewayStatus;
-      try {
-        status = GatewayStatus.parse(JSON.parse(decoder.decode(msg.data)));
-      } catch {
-        return;
-      }
+      const status = err ? undefined : decodeJson(GatewayStatus, msg.data);
+      if (!status) return;
       nodes.add(status.node);
       if (status.state !== 'connected') return;
       later(opts.afterConnectMs, () => void run(status.node, 'gateway connected'));

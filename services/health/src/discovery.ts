@@ -3,12 +3,10 @@
  * controller instance answer to `$SRV.STATS.<service>` within `waitMs`. An instance that hangs
  * simply does not answer in time, so a discovery never takes longer than `waitMs` (plus a tick).
  */
-import { ControllerStatsData, GatewayStatsData, ServiceStatsReply, subjects } from '@avb/contracts';
+import { ControllerStatsData, GatewayStatsData, ServiceStatsReply, decodeJson, subjects } from '@avb/contracts';
 import { settlesWithin } from '@avb/runtime';
 import { Empty, RequestStrategy, type NatsConnection } from 'nats';
 import type { z } from 'zod';
-
-const decoder = new TextDecoder();
 
 export const Service = { Gateway: 'ari-gateway', Controller: 'call-controller' } as const;
 export type Service = (typeof Service)[keyof typeof Service];
@@ -57,22 +55,13 @@ async function collect<S extends z.ZodType>(nc: NatsConnection, service: Service
     // Raw replies, each decoded on its own: one broken responder must not hide the others.
     const replies = await nc.requestMany(subjects.serviceStats(service), Empty, { maxWait: waitMs, strategy: RequestStrategy.Timer });
     for await (const msg of replies) {
-      const reply = decodeReply(msg.data);
+      const reply = decodeJson(ServiceStatsReply, msg.data);
       if (reply && reply.name === service) found.set(reply.id, toAnswer(reply, schema));
     }
   } catch {
     // No responders: no instance of that service answers; the report names it.
   }
   return [...found.values()].sort((a, b) => a.id.localeCompare(b.id));
-}
-
-function decodeReply(data: Uint8Array): ServiceStatsReply | undefined {
-  try {
-    const parsed = ServiceStatsReply.safeParse(JSON.parse(decoder.decode(data)));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function toAnswer<S extends z.ZodType>(stats: ServiceStatsReply, schema: S): Answer<z.output<S>> {
