@@ -9,9 +9,10 @@
  * hand are merged into it (a duplicate start, the end of the call being set up); others queue.
  *
  * Setting a call up (the instance that got the caller's StasisStart):
- *   recording   create the call state (compare-and-set: nobody else has it), answer meanwhile
- *   creating    bridge + externalMedia (ids chosen up front), wait for the media channel's own
- *               StasisStart (asked of ARI if it does not come), session pointer meanwhile;
+ *   recording   create the call state (compare-and-set: nobody else has it); answer, bridge and
+ *               externalMedia meanwhile (ids chosen up front; see "created alongside" below)
+ *   creating    wait for those and for the media channel's own StasisStart (asked of ARI if it
+ *               does not come), session pointer meanwhile;
  *               chan_websocket server mode: `media_ready` with the connection id of the reply
  *               at once, and the id written into the state, for the media server to connect
  *   bridging    addChannel with both channels
@@ -21,9 +22,14 @@
  *               only removes what it created itself and reports nothing
  *   clearing    report `ended` or `failed` (the claim makes it the one terminal event), then
  *               hang up the media channel, destroy the bridge, hang up / continue the caller
+ * Created alongside the record: the bridge is named `avb:<app>:<session>` and the media channel
+ * runs `Stasis(<app>,<its own id>)`, so whatever a setup created before its record landed is
+ * found and removed by reconciliation if the instance dies in between; a create that loses
+ * (conflict) or cannot be written removes what was sent for, once each request has answered.
  * A StasisStart redelivered (its first handler died or stalled) reads the state first: an
- * active call needs nothing, one left in setup is taken over with fresh ids (compare-and-set),
- * a call of an earlier stay in Stasis is ended first (the caller left it and came back).
+ * active call needs nothing, one left in setup is taken over with fresh ids (compare-and-set,
+ * created only once that is recorded: the predecessor's resources are removed meanwhile), a
+ * call of an earlier stay in Stasis is ended first (the caller left it and came back).
  * A state store that does not answer hands the deliveries back (nak) for a later retry, after
  * removing what this actor created; nothing is reported and no caller is touched without the claim.
  * An externalMedia is sent again with its channel id only after ARI said no channel has that id
@@ -196,7 +202,8 @@ export interface Call {
 }
 
 type Job =
-  | { kind: 'start'; msg: StartMessage; held: DeliveryRef[]; fresh?: boolean }
+  /** `fresh`: recorded without a read (an earlier stay's call was ended first); `read`: read first. */
+  | { kind: 'start'; msg: StartMessage; held: DeliveryRef[]; fresh?: boolean; read?: boolean }
   | { kind: 'end'; msg: EndMessage; held: DeliveryRef[] }
   | { kind: 'end_stored'; stored: StoredCall; cause: string; who: 'caller' | 'media'; held: DeliveryRef[] };
 
@@ -234,6 +241,8 @@ export interface MachineState {
   mediaSentAt: number | undefined;
   /** The media channel was reported slow to come up (its end of waiting is reported too). */
   mediaSlow: boolean;
+  /** Rolling back: what this actor sent creations for is removed once each has answered. */
+  undo: boolean;
   stopping: boolean;
 }
 
@@ -267,7 +276,7 @@ export function initialState(): MachineState {
     phase: 'idle', gen: 0, job: undefined, queue: [], call: undefined, steps: {}, retries: {},
     mediaInStasis: false, gone: { caller: false, media: false }, failure: undefined, ending: undefined,
     settleAs: { ack: true }, attempts: 0, rereadFrom: undefined, claimSent: false, unpointing: undefined, mediaTimers: false,
-    mediaSentAt: undefined, mediaSlow: false, stopping: false,
+    mediaSentAt: undefined, mediaSlow: false, undo: false, stopping: false,
   };
 }
 
@@ -457,7 +466,7 @@ function startOrRead(c: Ctx, job: Extract<Job, { kind: 'start' }>): void {
   }
   // A first delivery is a new caller: nobody can have recorded it, so no read is needed (if
   // someone did, the create loses and the state is read then).
-  if (job.fresh || (!m.delivery.redelivered && !m.adopt)) return recordNew(c, m);
+  if (job.fresh || (!job.read && !m.delivery.redelivered && !m.adopt)) return recordNew(c, m);
   read(c, { node: m.node, channelId: m.channelId });
 }
 
@@ -519,6 +528,25 @@ function recordNew(c: Ctx, m: StartMessage): void {
   c.fx.push({ type: 'store', op: 'create', state: stateOf(c, 'setup') });
   // The answer creates nothing, so it goes out while the state is being written (once a job).
   if (s.steps.answer === undefined) sendAri(c, 'answer');
+  // A first delivery's creations too: the record is a KV round trip (0.3-1 ms) a new caller need
+  // not wait for, as what they create is found by its name if the record never lands (see the
+  // header). A redelivery or an adoption may be of a caller long gone (a lost ack, a caller seen
+  // just before it left): it creates once recorded, when the answer may have said so.
+  if (!m.delivery.redelivered && !m.adopt) sendCreations(c);
+}
+
+/** Bridge and media channel, with the media channel's timers (its StasisStart is routed here first). */
+function sendCreations(c: Ctx): void {
+  const { s } = c;
+  sendAri(c, 'bridge');
+  c.fx.push({ type: 'watch_media', channelId: s.call!.ids.externalChannelId });
+  sendAri(c, 'media');
+  s.mediaSentAt = c.env.mono();
+  s.mediaTimers = true;
+  const { stasisTimeoutMs, slowMs } = c.env.settings.media;
+  c.fx.push({ type: 'timer', name: 'media_timeout', ms: stasisTimeoutMs });
+  c.fx.push({ type: 'timer', name: 'media_check', ms: c.env.settings.mediaCheckMs });
+  if (slowMs !== undefined) c.fx.push({ type: 'timer', name: 'media_slow', ms: slowMs });
 }
 
 /** A call left in setup by an instance that died (or stalled): start over with fresh ids. */
@@ -552,17 +580,14 @@ function onRecorded(c: Ctx, revision: number): void {
     sendAri(c, 'rm_old_bridge');
   }
   s.phase = 'creating';
-  // The answer failed meanwhile (the caller is gone, or not in Stasis): nothing to create.
+  if (s.steps.media !== undefined) {
+    announceMedia(c); // a chan_websocket reply that came before the record
+    return advance(c);
+  }
+  // Created only now (a takeover, a redelivery, an adoption). The answer failed meanwhile (the
+  // caller is gone, or not in Stasis): nothing to create.
   if (s.failure || s.gone.caller || s.gone.media) return advance(c);
-  sendAri(c, 'bridge');
-  c.fx.push({ type: 'watch_media', channelId: call.ids.externalChannelId });
-  sendAri(c, 'media');
-  s.mediaSentAt = c.env.mono();
-  s.mediaTimers = true;
-  const { stasisTimeoutMs, slowMs } = c.env.settings.media;
-  c.fx.push({ type: 'timer', name: 'media_timeout', ms: stasisTimeoutMs });
-  c.fx.push({ type: 'timer', name: 'media_check', ms: c.env.settings.mediaCheckMs });
-  if (slowMs !== undefined) c.fx.push({ type: 'timer', name: 'media_slow', ms: slowMs });
+  sendCreations(c);
 }
 
 function disarmMedia(c: Ctx): void {
@@ -597,7 +622,15 @@ function onMediaCreated(c: Ctx, reply: unknown): void {
     return;
   }
   call.media = media;
-  if (media.connection !== 'server' || s.failure || s.gone.caller || s.gone.media) return;
+  if (call.revision > 0) announceMedia(c); // else once the call is recorded (onRecorded)
+}
+
+/** chan_websocket server mode: `media_ready`, and the connection id into the state (once). */
+function announceMedia(c: Ctx): void {
+  const { s } = c;
+  const call = s.call!;
+  const media = call.media;
+  if (media?.connection !== 'server' || s.steps.note !== undefined || s.failure || s.gone.caller || s.gone.media || s.ending) return;
   if (media.url === undefined) log(c, 'warn', 'no media URL for this node in EXTERNAL_MEDIA_WEBSOCKET_URL; media_ready has only the connection id', { node: call.ids.node });
   report(c, 'media_ready');
   s.steps.note = 'pending';
@@ -630,8 +663,9 @@ function advance(c: Ctx): void {
     case 'claiming':
       return claimIfReady(c);
     case 'clearing':
+      if (s.undo) undoCreations(c);
       // Also where a set-up call waits for its predecessor's removal before the job is done.
-      if (pending(s, 'rm_media', 'rm_bridge', 'caller', 'rm_old_media', 'rm_old_bridge', 'pointer', 'unpoint', 'note')) return;
+      if (pending(s, 'bridge', 'media', 'rm_media', 'rm_bridge', 'caller', 'rm_old_media', 'rm_old_bridge', 'pointer', 'unpoint', 'note')) return;
       return finishJob(c);
     default:
       return; // waiting for a store result; gone notes are looked at when it comes
@@ -735,11 +769,22 @@ function rollback(c: Ctx): void {
   log(c, 'debug', 'the call is ended elsewhere (or cannot be claimed now): removing only what this actor created', { sessionId: call.ids.sessionId });
   s.phase = 'clearing';
   s.ending = { kind: 'failed', caller: 'none' };
-  if (call.own && s.steps.media !== undefined && !s.gone.media) sendAri(c, 'rm_media');
-  if (call.own && s.steps.bridge !== undefined) sendAri(c, 'rm_bridge');
-  // Our session pointer may have landed after the winner's claim removed it.
-  if (call.own && s.steps.pointer !== undefined) unpoint(c, call.ids.sessionId);
+  s.undo = call.own;
   advance(c);
+}
+
+/**
+ * What this actor sent creations for is removed, each once its request has answered: a hangup,
+ * destroy or purge overtaking its create would find nothing, and the create would leave it
+ * behind. Our session pointer too: it may have landed after the winner's claim removed it.
+ */
+function undoCreations(c: Ctx): void {
+  const { s } = c;
+  const settled = (st: Step) => s.steps[st] !== undefined && s.steps[st] !== 'pending';
+  if (settled('media') && s.steps.rm_media === undefined && !s.gone.media) sendAri(c, 'rm_media');
+  if (settled('bridge') && s.steps.rm_bridge === undefined) sendAri(c, 'rm_bridge');
+  const own = s.call!.ids.sessionId;
+  if (settled('pointer') && s.steps.unpoint !== 'pending' && s.unpointing !== own) unpoint(c, own);
 }
 
 function report(c: Ctx, kind: CallEventKind): void {
@@ -884,8 +929,20 @@ function afterRecordConflict(c: Ctx, found: StoredCall | undefined): void {
   const job = s.job as Extract<Job, { kind: 'start' }>;
   const m = job.msg;
   const ours = s.call!;
+  const same = found !== undefined && sameEntry(found.state.entry, m.entry);
+  if (s.steps.media !== undefined) {
+    // The bridge and media channel sent for alongside the record that lost go first. Set up by
+    // someone else: nothing more to do; being set up by someone else: its next delivery
+    // decides; else (an earlier stay's call, or nothing now) the start is begun again, reading
+    // first, once they are removed.
+    if (same && found.state.phase === 'active') return rollback(c);
+    if (same) return retryLater(c, 'another instance is setting this call up');
+    s.queue.unshift({ kind: 'start', msg: m, held: job.held, read: true });
+    job.held = [];
+    return rollback(c);
+  }
   if (!found) return ours.old ? retryLater(c, 'a call taken over went meanwhile') : recordNew(c, m);
-  if (sameEntry(found.state.entry, m.entry)) {
+  if (same) {
     if (found.state.phase === 'active') return finishJob(c); // set up by someone else
     if (ours.old) return takeOver(c, found, m); // another takeover changed it: take it from there
     return retryLater(c, 'another instance is setting this call up'); // its redelivery decides
@@ -1007,7 +1064,7 @@ function onTimer(c: Ctx, name: TimerName): void {
     // externalMedia is looked up before it goes again (onMediaFound).
     return st === 'media' ? sendAri(c, 'media_find') : sendAri(c, st, true);
   }
-  if (s.phase !== 'creating' || s.mediaInStasis || !s.call) return;
+  if ((s.phase !== 'creating' && s.phase !== 'recording') || s.mediaInStasis || !s.call) return;
   if (name === 'media_timeout') {
     s.failure ??= { step: waitStep(c), code: 'timeout' };
     observe(c, { kind: 'timeout', what: waitStep(c) === 'media_connect' ? 'media connection' : 'media StasisStart' });

@@ -2,8 +2,9 @@
  * NATS operations per call: a subscriber on `>` (its own connection, in the bench process) sees
  * every message any client sends through the server, while a run of calls goes on. Each
  * message on a subject other than an inbox is one operation of a service (a publish, a request,
- * a KV read or write, an ack, a pull): counted by kind, divided by the calls. Replies and
- * JetStream deliveries (on `_INBOX.`) are counted apart: they answer an operation. What the
+ * a KV read or write, an ack, a pull): counted by kind, divided by the calls. Replies (on
+ * `_INBOX.`) and a consumer's deliveries (which keep the stored event's subject, with a
+ * `$JS.ACK.` reply subject) are counted apart: they answer an operation. What the
  * services do with no calls (status, leases, reconciliation, idle pulls) is counted for as long
  * before the run, and subtracted per kind.
  */
@@ -28,7 +29,8 @@ const decoder = new TextDecoder();
 
 /** The kind of operation a message is, from its subject (and an ack's payload). */
 export function kindOf(subject: string, reply: string, data: Uint8Array): string | undefined {
-  if (subject.startsWith('_INBOX.')) return undefined;
+  // A consumer's delivery keeps the stored message's subject; its reply subject is where the ack goes.
+  if (subject.startsWith('_INBOX.') || reply.startsWith('$JS.ACK.')) return undefined;
   if (subject.startsWith('ari.event.')) {
     const type = subject.slice(subject.lastIndexOf('.') + 1);
     return reply ? `event publish, stored with ack (${type})` : 'event publish (other ARI events)';
