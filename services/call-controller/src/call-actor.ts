@@ -27,7 +27,8 @@ export interface StorePort {
   create(state: CallState): Promise<number>;
   update(state: CallState, revision: number): Promise<number>;
   remove(state: CallState, revision: number): Promise<void>;
-  get(node: string, channelId: string): Promise<StoredCall | undefined>;
+  /** `recent`: a copy of this instance's own last write may answer (see recent-writes.ts). */
+  get(node: string, channelId: string, opts?: { recent?: boolean }): Promise<StoredCall | undefined>;
   getBySession(sessionId: string): Promise<StoredCall | undefined>;
   pointSession(state: CallState): Promise<void>;
   dropSession(sessionId: string): Promise<void>;
@@ -171,7 +172,7 @@ export class CallActor {
       case 'pointer': return done(store.pointSession(e.state).then(() => ({})));
       case 'unpoint': return done(store.dropSession(e.sessionId).then(() => ({})));
       case 'read': {
-        const found = 'sessionId' in e ? store.getBySession(e.sessionId) : store.get(e.node, e.channelId);
+        const found = 'sessionId' in e ? store.getBySession(e.sessionId) : store.get(e.node, e.channelId, e.recent ? { recent: true } : undefined);
         return done(found.then((f) => (f ? { found: f } : {})));
       }
     }

@@ -426,6 +426,26 @@ describe('call machine: whole paths', () => {
     assert.deepEqual(published(w.effects), ['ended:caller_reentered']);
   });
 
+  it('a caller\'s end reads its call from this instance\'s own last write; a stale one loses the claim, and the call there now is ended', () => {
+    const w = new Walk();
+    const endOf = (seq: number): Message => ({ type: 'end', delivery: d(3), node: 'pbx1', channelId: 'c1', who: 'caller', entry: entryOf({ context: 'ai-in', exten: '100', priority: 3, app_data: 'ai_app' }, seq) });
+    const readFx = w.send(endOf(30));
+    assert.deepEqual(readFx.filter((e) => e.type === 'store'), [{ type: 'store', op: 'read', node: 'pbx1', channelId: 'c1', recent: true }]);
+    const stay = (sessionId: string, entry: typeof E1, revision: number) => ({ revision, state: {
+      app: 'ai_app', node: 'pbx1', channelId: 'c1', sessionId, externalChannelId: sessionId,
+      bridgeId: `b-${revision}`, phase: 'active' as const, owner: 'i0', callerNumber: '1', callerName: 'A', startedAt: '', updatedAt: '', entry } });
+    // The copy is of the first stay, ended elsewhere since; the second stay's call is there now.
+    w.send({ type: 'stored', gen: w.gen, op: 'read', outcome: 'ok', found: stay('11111111-1111-4111-8111-111111111111', E1, 4) });
+    const reread = w.send(w.stored('claim', 'conflict'));
+    assert.deepEqual(reread.filter((e) => e.type === 'store'), [{ type: 'store', op: 'read', node: 'pbx1', channelId: 'c1' }], 'read from the bucket this time');
+    const claim = w.send({ type: 'stored', gen: w.gen, op: 'read', outcome: 'ok', found: stay('22222222-2222-4222-8222-222222222222', E2, 9) });
+    const sent = claim.find((e) => e.type === 'store' && e.op === 'claim');
+    assert.ok(sent && sent.type === 'store' && sent.op === 'claim');
+    assert.deepEqual([sent.state.sessionId, sent.revision], ['22222222-2222-4222-8222-222222222222', 9]);
+    w.send(w.stored('claim'));
+    assert.deepEqual(published(w.effects), ['ended:caller_hangup']);
+  });
+
   it('a media channel whose StasisStart never comes is asked about, and bridged when it is in Stasis', () => {
     const w = new Walk();
     w.setUpTo(false);

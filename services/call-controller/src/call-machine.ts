@@ -122,7 +122,8 @@ export type Effect =
   | { type: 'store'; op: 'create' | 'pointer'; state: CallState }
   /** `note`: the websocket connection id written into the state during setup (session lookups). */
   | { type: 'store'; op: 'takeover' | 'activate' | 'note' | 'claim'; state: CallState; revision: number }
-  | { type: 'store'; op: 'read'; node: string; channelId: string }
+  /** `recent`: this instance's own last write of it may answer (what follows is a compare-and-set). */
+  | { type: 'store'; op: 'read'; node: string; channelId: string; recent?: true }
   | { type: 'store'; op: 'read'; sessionId: string }
   | { type: 'store'; op: 'unpoint'; sessionId: string }
   | { type: 'settle'; delivery: DeliveryRef; ack: boolean; delayMs?: number }
@@ -483,7 +484,8 @@ function onCallerChecked(c: Ctx, m: Extract<Message, { type: 'ari' }>): void {
 }
 
 function beginEnd(c: Ctx, m: EndMessage): void {
-  read(c, m.who === 'media' ? { sessionId: m.channelId } : { node: m.node, channelId: m.channelId });
+  // A caller's end claims what it reads, so a copy this instance wrote will do: stale, it loses.
+  read(c, m.who === 'media' ? { sessionId: m.channelId } : { node: m.node, channelId: m.channelId, recent: true });
 }
 
 function beginEndStored(c: Ctx, job: Extract<Job, { kind: 'end_stored' }>): void {
@@ -806,7 +808,7 @@ function report(c: Ctx, kind: CallEventKind): void {
 
 // ---- store results --------------------------------------------------------------------------
 
-function read(c: Ctx, key: { node: string; channelId: string } | { sessionId: string }): void {
+function read(c: Ctx, key: { node: string; channelId: string; recent?: true } | { sessionId: string }): void {
   c.s.phase = 'reading';
   c.fx.push({ type: 'store', op: 'read', ...key });
 }
@@ -972,6 +974,8 @@ function afterClaimConflict(c: Ctx, found: StoredCall | undefined): void {
     s.phase = 'claiming';
     return claimIfReady(c);
   }
+  // An end: decided again on the call there now (taken over with new ids, or of a later stay).
+  if (found && s.job?.kind === 'end') return afterEndRead(c, s.job.msg, found);
   rollback(c); // ended, or taken over with new ids, by someone else
 }
 

@@ -14,6 +14,7 @@ import { createCallEventPublisher } from './call-events.js';
 import { createCallIntake } from './call-intake.js';
 import { CallStats } from './call-stats.js';
 import { CallStore } from './call-store.js';
+import { withRecentWrites } from './recent-writes.js';
 import { isCommandError } from './command-error.js';
 import { consumeCallEvents } from './durable-events.js';
 import { createEventDecoder } from './event-decoder.js';
@@ -72,7 +73,7 @@ runService({
         uuid: randomUUID,
       },
       ari,
-      store,
+      store: withRecentWrites(store, isKvConflict),
       isConflict: isKvConflict,
       codeOf: (err) => (isCommandError(err) ? err.code : 'internal'),
       publish: (event) => {

@@ -22,6 +22,7 @@ import { createCallIntake, type CallIntake } from '../call-intake.js';
 import { STALE_START_MS, type StoredCall } from '../call-machine.js';
 import { CommandError } from '../command-error.js';
 import { reconcileNode } from '../reconciler.js';
+import { withRecentWrites } from '../recent-writes.js';
 
 export const APP = 'ai_app';
 export const NODE = 'pbx1';
@@ -160,7 +161,8 @@ export class World {
         },
       },
       ari,
-      store,
+      // As in main.ts: the actors read through this instance's recent writes.
+      store: withRecentWrites(store, (err) => err instanceof ConflictError),
       isConflict: (err) => err instanceof ConflictError,
       codeOf: (err) => (err instanceof CommandError ? err.code : 'internal'),
       publish: (event) => {
