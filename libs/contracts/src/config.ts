@@ -100,6 +100,11 @@ export const ControllerConfig = z.object({
   CALLS_BUCKET: JsName.default('avb_calls'),
   /** Entries not refreshed for this long expire (reconciliation refreshes live calls). */
   CALL_STATE_TTL_S: z.coerce.number().int().min(60).max(30 * 86_400).default(6 * 3600),
+  /**
+   * Callers one instance sets up at once (0: no limit); more wait, in arrival order, until a setup
+   * is done: in a burst the first callers are not slowed down by the last (docs/benchmark.md).
+   */
+  SETUP_CONCURRENCY: z.coerce.number().int().min(0).max(100_000).default(64),
   /** An event neither acked nor kept alive (heartbeat) this long goes to another instance. */
   CONSUMER_ACK_WAIT_MS: Millis.min(500).default(DEFAULT_CONSUMER_ACK_WAIT_MS),
   /** How often Asterisk's bridges and channels are compared with the call state. */

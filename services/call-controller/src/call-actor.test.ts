@@ -39,6 +39,50 @@ describe('call actor runtime', () => {
     instance.actors.stop();
   });
 
+  it('sets up at most its limit of callers at once; the others wait in arrival order, kept alive, and a shutdown hands them back', async () => {
+    const w = new World('hangup', 'audiosocket');
+    const instance = w.startInstance(); // the model's limit: 2 at once
+    const callers = [0, 1, 2, 3, 4].map(() => w.placeCall(0));
+    for (let m = w.deliverable()[0]; m; m = w.deliverable()[0]) {
+      w.deliver(m, instance);
+      await flush();
+    }
+    const answered = () => w.pending.filter((p) => p.what.startsWith('channels.answer')).map((p) => p.what);
+    assert.equal(answered().length, 2, 'two setups begun');
+    assert.equal(instance.actors.queued, 3);
+    assert.ok(answered().every((a, i) => a.includes(callers[i]!)), 'the first two callers');
+    assert.ok(instance.actors.has('pbx1', callers[4]!), 'a waiting caller counts as worked on (reconciliation leaves it alone)');
+    // The first setup completes: the third caller begins, the last two still wait.
+    for (let i = 0; i < 1000 && instance.actors.queued === 3; i++) {
+      const p = w.pending.shift();
+      const m = w.deliverable()[0];
+      if (p) p.complete('ok');
+      else if (m) w.deliver(m, instance);
+      await flush();
+    }
+    assert.equal(instance.actors.queued, 2);
+    assert.ok(w.pending.some((p) => p.what.includes(callers[2]!)), 'the third caller, next in arrival order');
+    assert.ok(!w.pending.some((p) => p.what.includes(callers[3]!) || p.what.includes(callers[4]!)), 'the last two: nothing asked yet');
+    // Stopping: the waiting callers go back to the stream at once, the ones in hand finish.
+    let stopped = false;
+    void instance.actors.shutdown().then(() => (stopped = true));
+    assert.equal(instance.actors.queued, 0);
+    // What is handed back goes to another instance; here only the rest is delivered.
+    const back = new Set([callers[3], callers[4]]);
+    for (let i = 0; i < 1000 && !stopped; i++) {
+      const p = w.pending.shift();
+      const m = w.deliverable().find((x) => !back.has(x.event.channel.id));
+      if (p) p.complete('ok');
+      else if (m) w.deliver(m, instance);
+      await flush();
+    }
+    assert.ok(stopped, 'the calls in hand finished');
+    const starts = w.stream.filter((m) => m.type === 'StasisStart' && back.has(m.event.channel.id));
+    assert.deepEqual(starts.map((m) => [m.acked, m.heldBy]), [[false, undefined], [false, undefined]], 'handed back, for another instance');
+    assert.ok([...back].every((id) => w.channels.get(id!)?.inStasis && [...w.bridges.values()].every((b) => !b.channels.has(id!))), 'still waiting in Stasis, in no bridge');
+    instance.actors.stop();
+  });
+
   it('a transition that throws (a bug) hands its events back and leaves no actor', async () => {
     let broken = true;
     const w = new World('hangup', 'audiosocket', { uuid: () => { if (broken) throw new Error('a bug in a transition'); } });

@@ -4,6 +4,11 @@
  * it when the actor is done. Actors exist only while there is work (a call being set up or
  * ended); established calls live in the shared state alone. It also keeps every durable event an
  * actor holds alive (`working()`) until the machine settles it.
+ *
+ * Admission: at most `maxSetups` callers are set up at once (0: no limit). A caller's StasisStart
+ * beyond that waits here, in arrival order, with whatever else comes for its channel meanwhile,
+ * until a setup is done: in a burst the first callers are not slowed down by the last ones, whose
+ * requests would otherwise share the same ARI, NATS and event loop (see docs/benchmark.md).
  * Keys are `<node>/<channelId>`: channel ids are unique only within one Asterisk.
  */
 import { CallActor, type ActorRuntime, type Delivery } from './call-actor.js';
@@ -23,8 +28,13 @@ export class CallActors {
   private readonly heartbeat: NodeJS.Timeout;
   private readonly idle = new Set<() => void>();
   private readonly rt: ActorRuntime;
+  /** Actors begun by a caller's StasisStart, until they are done. */
+  private readonly setups = new Set<CallActor>();
+  /** Channels whose StasisStart waits for admission, with their messages in arrival order. */
+  private readonly waiting = new Map<string, Message[]>();
+  private stopping = false;
 
-  constructor(runtime: ActorsRuntime, ackWaitMs: number) {
+  constructor(runtime: ActorsRuntime, ackWaitMs: number, private readonly maxSetups = 0) {
     this.rt = {
       ...runtime,
       delivery: (id) => this.deliveries.get(id),
@@ -54,15 +64,34 @@ export class CallActors {
     return { id, redelivered: delivery.redelivered };
   }
 
-  /** Posts to the channel's actor, creating it if there is none. */
+  /** Posts to the channel's actor, creating it if there is none (a caller's start: once admitted). */
   post(node: string, channelId: string, message: Message): void {
     const k = key(node, channelId);
-    let actor = this.actors.get(k);
-    if (!actor) {
-      actor = new CallActor(k, this.rt);
-      this.actors.set(k, actor);
+    const queued = this.waiting.get(k);
+    if (queued) return void queued.push(message);
+    const actor = this.actors.get(k);
+    if (actor) return actor.post(message);
+    if (message.type !== 'start') return this.begin(k, [message], false);
+    if (this.maxSetups > 0 && this.setups.size >= this.maxSetups && !this.stopping) return void this.waiting.set(k, [message]);
+    this.begin(k, [message], true);
+  }
+
+  private begin(k: string, messages: Message[], setup: boolean): void {
+    const actor = new CallActor(k, this.rt);
+    this.actors.set(k, actor);
+    if (setup) this.setups.add(actor);
+    // Stopping: a start it gets is handed back (the machine's shutdown rule), the rest handled.
+    if (this.stopping) actor.post({ type: 'shutdown' });
+    for (const m of messages) actor.post(m);
+  }
+
+  /** Begins waiting setups while there is room (all of them when stopping: they are handed back). */
+  private admit(): void {
+    for (const [k, messages] of this.waiting) {
+      if (!this.stopping && this.setups.size >= this.maxSetups) return;
+      this.waiting.delete(k);
+      this.begin(k, messages, true);
     }
-    actor.post(message);
   }
 
   /** Posts to the actor handling this media channel, if this instance has one. */
@@ -73,11 +102,18 @@ export class CallActors {
   }
 
   has(node: string, channelId: string): boolean {
-    return this.actors.has(key(node, channelId)) || this.byMedia.has(key(node, channelId));
+    const k = key(node, channelId);
+    return this.actors.has(k) || this.byMedia.has(k) || this.waiting.has(k);
   }
 
+  /** Calls being worked on here, waiting ones included. */
   get size(): number {
-    return this.actors.size;
+    return this.actors.size + this.waiting.size;
+  }
+
+  /** Callers waiting to be admitted. */
+  get queued(): number {
+    return this.waiting.size;
   }
 
   /** Is any actor waiting for a media channel (cheap pre-check before decoding a StasisStart)? */
@@ -87,12 +123,14 @@ export class CallActors {
 
   /** Tells every actor the instance stops; resolves when none is left (or never: bound it). */
   shutdown(): Promise<void> {
+    this.stopping = true;
     for (const actor of [...this.actors.values()]) actor.post({ type: 'shutdown' });
+    this.admit();
     return this.whenIdle();
   }
 
   whenIdle(): Promise<void> {
-    if (this.actors.size === 0) return Promise.resolve();
+    if (this.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.idle.add(resolve));
   }
 
@@ -110,7 +148,9 @@ export class CallActors {
     if (this.actors.get(actor.key) === actor) this.actors.delete(actor.key);
     for (const k of this.mediaKeys.get(actor) ?? []) if (this.byMedia.get(k) === actor) this.byMedia.delete(k);
     this.mediaKeys.delete(actor);
-    if (this.actors.size > 0) return;
+    // Called as an actor finishes, inside its own turn: the next setups begin in a turn of their own.
+    if (this.setups.delete(actor) && this.waiting.size > 0) queueMicrotask(() => this.admit());
+    if (this.size > 0) return;
     for (const resolve of this.idle) resolve();
     this.idle.clear();
   }

@@ -83,7 +83,7 @@ runService({
       observeMedia: (event) => mediaPath.observe(event),
       clock: { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout) },
       log,
-    }, config.CONSUMER_ACK_WAIT_MS);
+    }, config.CONSUMER_ACK_WAIT_MS, config.SETUP_CONCURRENCY);
     const intake = createCallIntake(app, actors);
     const decode = createEventDecoder(stats, log);
 

@@ -39,7 +39,8 @@ export async function startBenchStack(logLevel: string): Promise<BenchStack> {
     stack = await startStack({
       controllers: 1,
       gatewayEnv: serviceEnv,
-      controllerEnv: { ...serviceEnv, AUDIOSOCKET_PORT: String(echoPort) },
+      // SETUP_CONCURRENCY passes through, for A/B runs of the controller's admission.
+      controllerEnv: { ...serviceEnv, AUDIOSOCKET_PORT: String(echoPort), ...(process.env.SETUP_CONCURRENCY ? { SETUP_CONCURRENCY: process.env.SETUP_CONCURRENCY } : {}) },
       // A bench run sends millions of frames and logs a line or two per call.
       simLogLimit: 20_000,
       maxLogLines: 2_000,

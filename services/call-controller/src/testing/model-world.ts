@@ -97,6 +97,9 @@ export interface DeliveryRecord {
 // AVB_MODEL_TRACE=1: the machines' own log lines beside the world's trace, on stderr.
 const log = process.env.AVB_MODEL_TRACE ? createLogger('model', 'debug', { write: (line: string) => void process.stderr.write(line) }) : createLogger('model', 'silent');
 
+/** Callers set up at once per instance: small, so that callers wait for admission in most runs. */
+const MODEL_MAX_SETUPS = 2;
+
 export class World {
   readonly channels = new Map<string, Chan>();
   readonly bridges = new Map<string, { name: string; channels: Set<string> }>();
@@ -178,7 +181,7 @@ export class World {
         clearTimeout: (handle) => void (this.timers = this.timers.filter((t) => t.id !== handle)),
       },
       log,
-    }, 60_000);
+    }, 60_000, MODEL_MAX_SETUPS);
     const intake = createCallIntake(APP, actors);
     const instance: Instance = {
       id, alive: true, stopping: false, actors, intake,
