@@ -66,9 +66,11 @@ class Driver {
     return this.send({ type: 'timer', gen: this.gen, name });
   }
 
-  /** Up to the externalMedia request (sent alongside the record): state created, answer, bridge and pointer done. */
+  /** Up to the externalMedia request: state created, answer, bridge and pointer done. */
   untilMediaSent() {
-    const sent = [...this.start(), ...this.stored('create', 'ok', { revision: 1 })];
+    this.start();
+    this.stored('create', 'ok', { revision: 1 });
+    const sent = this.fx;
     this.ari('answer');
     this.ari('bridge');
     this.stored('pointer');
@@ -207,30 +209,6 @@ describe('call machine, chan_websocket server mode', () => {
     const fx2 = d.stored('read', 'ok', {});
     assert.deepEqual(published(fx2), []);
     assert.deepEqual(ariSent(fx2).sort(), ['rm_bridge bridges.destroy', 'rm_media channels.hangup']);
-  });
-
-  it('an externalMedia reply before the call is recorded: media_ready and the note once it is', () => {
-    const d = new Driver(SERVER);
-    d.start();
-    const early = d.ari('media', reply());
-    assert.deepEqual(published(early), [], 'not before the call is recorded: its create may lose');
-    assert.deepEqual(stores(early), []);
-    const recorded = d.stored('create', 'ok', { revision: 3 });
-    assert.equal(published(recorded)[0]?.kind, 'media_ready');
-    assert.deepEqual(stores(recorded).map((e) => [e.op, (e as { revision?: number }).revision]), [['pointer', undefined], ['note', 3]]);
-    // A create that loses instead: nothing is published, the channel and bridge are removed.
-    const lost = new Driver(SERVER);
-    lost.start();
-    lost.ari('media', reply());
-    lost.ari('bridge');
-    lost.stored('create', 'conflict');
-    const fx = lost.stored('read', 'ok', { found: { revision: 9, state: {
-      app: 'ai_app', node: 'pbx1', channelId: '1795.1', sessionId: 'aaaaaaaa-0000-4000-8000-000000000001', bridgeId: 'b-other',
-      externalChannelId: 'aaaaaaaa-0000-4000-8000-000000000001', phase: 'active', owner: 'i0', callerNumber: '100', callerName: '',
-      startedAt: 't', updatedAt: 't', entry: { seq: 1, dialplan: 'ai-in,100,1,ai_app' },
-    } } });
-    assert.deepEqual(published(fx), []);
-    assert.deepEqual(ariSent(fx).sort(), ['rm_bridge bridges.destroy', 'rm_media channels.hangup']);
   });
 
   it('takes over a call left in setup with a fresh media channel id, and removes the old one', () => {

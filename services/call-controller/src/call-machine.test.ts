@@ -105,7 +105,7 @@ for (const [phase, msgs] of Object.entries(reach)) {
 
 /** phase, message -> next phase, effects (in order; logs left out), what the state notes. */
 const EXPECTED: Row[] = [
-    ['idle', 'caller StasisStart, first delivery', 'recording', 'store:create ari:answer ari:bridge watch ari:media timer:media_timeout timer:media_check', 'holds 1'],
+    ['idle', 'caller StasisStart, first delivery', 'recording', 'store:create ari:answer', 'holds 1'],
     ['idle', 'caller StasisStart, redelivered', 'reading', 'store:read', 'holds 1'],
     ['idle', 'caller StasisEnd', 'reading', 'store:read', 'holds 8'],
     ['idle', 'media StasisEnd', 'reading', 'store:read', 'holds 7'],
@@ -117,17 +117,13 @@ const EXPECTED: Row[] = [
     ['recording', 'caller StasisEnd', 'recording', '', 'caller gone; holds 1,8'],
     ['recording', 'media StasisEnd', 'recording', '', 'media gone; holds 1,7'],
     ['recording', 'media StasisStart', 'recording', '', 'holds 1; media in Stasis'],
-    ['recording', 'timer media_timeout', 'recording', '', 'failure media_stasis:timeout; holds 1'],
+    ['recording', 'timer media_timeout', 'recording', '', 'holds 1'],
     ['recording', 'shutdown', 'recording', '', 'holds 1; stopping'],
-    ['recording', 'store create ok', 'creating', 'store:pointer', 'holds 1'],
+    ['recording', 'store create ok', 'creating', 'store:pointer ari:bridge watch ari:media timer:media_timeout timer:media_check', 'holds 1'],
     ['recording', 'store create conflict', 'reading', 'store:read', 'holds 1'],
-    ['recording', 'store create unavailable', 'clearing', '', 'holds 1'],
+    ['recording', 'store create unavailable', 'done', 'nak:1', ''],
     ['recording', 'ari answer ok', 'recording', '', 'holds 1'],
     ['recording', 'ari answer fails', 'recording', '', 'failure answer:ari_error; holds 1'],
-    ['recording', 'ari bridge ok', 'recording', '', 'holds 1'],
-    ['recording', 'ari bridge fails', 'recording', '', 'failure bridge:ari_error; holds 1'],
-    ['recording', 'ari media ok', 'recording', '', 'holds 1'],
-    ['recording', 'ari media fails', 'recording', '', 'failure media:ari_error; holds 1'],
     ['creating', 'start same entry', 'creating', '', 'holds 1,9'],
     ['creating', 'start later entry', 'creating', '', 'caller gone; queued start; holds 1'],
     ['creating', 'caller StasisEnd', 'creating', '', 'caller gone; holds 1,8'],
@@ -380,10 +376,8 @@ describe('call machine: whole paths', () => {
 
   it('... while a first delivery whose caller is gone by the answer reports failed (every caller hung up early is told)', () => {
     const w = new Walk();
-    w.send(start(1), w.fail('answer', 'not_found'), w.stored('create'), w.stored('pointer'), w.ok('bridge'), w.ok('media'));
-    const claimed = w.send(w.stored('claim'));
-    assert.deepEqual(published(claimed), ['failed:setup_failed:answer:not_found']);
-    assert.match(summary(claimed), /ari:rm_media ari:rm_bridge/, 'what was created alongside the record is removed');
+    w.send(start(1), w.fail('answer', 'not_found'), w.stored('create'), w.stored('pointer'));
+    assert.deepEqual(published(w.send(w.stored('claim'))), ['failed:setup_failed:answer:not_found']);
   });
 
   it('... while a first delivery whose caller leaves during the setup reports its end', () => {
@@ -392,38 +386,6 @@ describe('call machine: whole paths', () => {
     w.send({ type: 'end', delivery: d(2), node: 'pbx1', channelId: 'c1', who: 'caller', entry: entryOf({ context: 'ai-in', exten: '100', priority: 2, app_data: 'ai_app' }, 15) });
     w.send(w.ok('bridge'), w.ok('media'));
     assert.deepEqual(published(w.send(w.stored('claim'))), ['ended:caller_hangup_during_setup']);
-  });
-
-  it('a first delivery creates the bridge and media channel alongside its record; one that cannot be written removes them once each has answered', () => {
-    const w = new Walk();
-    const first = w.send(start(1));
-    assert.equal(summary(first), 'store:create ari:answer ari:bridge watch ari:media timer:media_timeout timer:media_check');
-    // Nothing is removed while its create is still on its way: a hangup overtaking it would find nothing.
-    assert.equal(summary(w.send(w.stored('create', 'unavailable'))), '');
-    assert.equal(summary(w.send(w.ok('bridge'))), 'ari:rm_bridge');
-    assert.equal(summary(w.send(w.ok('answer'), w.ok('media'))), 'ari:rm_media');
-    const done = w.send(w.ok('rm_bridge'), w.ok('rm_media'));
-    assert.equal(summary(done), 'nak:1 cancel:media_check cancel:media_timeout', 'handed back for a later try');
-    assert.deepEqual(published(w.effects), []);
-  });
-
-  it('... and one whose create finds an earlier stay\'s call removes them, then reads, ends that call and starts anew', () => {
-    const w = new Walk();
-    w.send(start(1, E2), w.ok('answer'), w.ok('bridge'), w.ok('media'), w.stored('create', 'conflict'));
-    const ours = w.state.call!.ids;
-    const earlier = { revision: 4, state: {
-      app: 'ai_app', node: 'pbx1', channelId: 'c1', sessionId: '11111111-1111-4111-8111-111111111111', externalChannelId: '11111111-1111-4111-8111-111111111111',
-      bridgeId: 'b0', phase: 'active' as const, owner: 'i0', callerNumber: '1', callerName: 'A', startedAt: '', updatedAt: '', entry: E1 } };
-    const removed = w.send({ type: 'stored', gen: w.gen, op: 'read', outcome: 'ok', found: earlier });
-    assert.equal(summary(removed.filter((e) => e.type === 'ari')), 'ari:rm_media ari:rm_bridge');
-    assert.ok(!removed.some((e) => e.type === 'settle'), 'the delivery is not settled: the start goes on');
-    const again = w.send(w.ok('rm_media'), w.ok('rm_bridge'));
-    assert.equal(summary(again.filter((e) => e.type === 'store')), 'store:read', 'read first this time');
-    assert.notEqual(w.state.call?.ids.sessionId, ours.sessionId);
-    const ended = w.send({ type: 'stored', gen: w.gen, op: 'read', outcome: 'ok', found: earlier });
-    assert.equal(summary(ended), 'store:claim', 'the earlier stay\'s call ends first');
-    w.send(w.stored('claim'));
-    assert.deepEqual(published(w.effects), ['ended:caller_reentered']);
   });
 
   it('a caller\'s end reads its call from this instance\'s own last write; a stale one loses the claim, and the call there now is ended', () => {
@@ -444,6 +406,15 @@ describe('call machine: whole paths', () => {
     assert.deepEqual([sent.state.sessionId, sent.revision], ['22222222-2222-4222-8222-222222222222', 9]);
     w.send(w.stored('claim'));
     assert.deepEqual(published(w.effects), ['ended:caller_hangup']);
+  });
+
+  it('a rollback removes our session pointer only once its write has answered (model test: a purge overtaking the put left it)', () => {
+    const w = new Walk();
+    w.send(start(1), w.stored('create'), w.ok('answer'), w.ok('bridge'), w.ok('media'));
+    w.send({ type: 'media_start', channelId: w.state.call!.ids.externalChannelId }, w.ok('add'), w.stored('activate', 'conflict'));
+    const rolled = w.send({ type: 'stored', gen: w.gen, op: 'read', outcome: 'ok' }); // ended elsewhere meanwhile
+    assert.equal(summary(rolled), 'ari:rm_media ari:rm_bridge', 'the pointer write is still on its way: not removed yet');
+    assert.equal(summary(w.send(w.stored('pointer'))), 'store:unpoint');
   });
 
   it('a media channel whose StasisStart never comes is asked about, and bridged when it is in Stasis', () => {
@@ -478,7 +449,7 @@ describe('a StasisStart delivered late (STALE_START_MS)', () => {
     for (const result of [{ ok: true, result: { id: 'c1' } }, { ok: false, code: 'timeout' }] as const) {
       const there = after([late(), { type: 'ari', gen: 1, step: 'caller_check', ...result } as Message]);
       assert.equal(there.s.phase, 'recording');
-      assert.equal(summary(there.fx), 'store:create ari:answer ari:bridge watch ari:media timer:media_timeout timer:media_check');
+      assert.equal(summary(there.fx), 'store:create ari:answer');
     }
     // A redelivered one reads the call state, as before.
     const read = after([late(true), { type: 'ari', gen: 1, step: 'caller_check', ok: true, result: { id: 'c1' } }]);
@@ -498,7 +469,7 @@ describe('a StasisStart delivered late (STALE_START_MS)', () => {
   });
 
   it('fresh ones and adoptions are not looked up', () => {
-    assert.equal(summary(after([start(1)]).fx), 'store:create ari:answer ari:bridge watch ari:media timer:media_timeout timer:media_check');
+    assert.equal(summary(after([start(1)]).fx), 'store:create ari:answer');
     const adopt: Message = { ...(start(1, E1, true) as Extract<Message, { type: 'start' }>), adopt: true, storedAgoMs: STALE_START_MS };
     assert.equal(summary(after([adopt]).fx), 'store:read');
   });

@@ -9,10 +9,9 @@
  * hand are merged into it (a duplicate start, the end of the call being set up); others queue.
  *
  * Setting a call up (the instance that got the caller's StasisStart):
- *   recording   create the call state (compare-and-set: nobody else has it); answer, bridge and
- *               externalMedia meanwhile (ids chosen up front; see "created alongside" below)
- *   creating    wait for those and for the media channel's own StasisStart (asked of ARI if it
- *               does not come), session pointer meanwhile;
+ *   recording   create the call state (compare-and-set: nobody else has it), answer meanwhile
+ *   creating    bridge + externalMedia (ids chosen up front), wait for the media channel's own
+ *               StasisStart (asked of ARI if it does not come), session pointer meanwhile;
  *               chan_websocket server mode: `media_ready` with the connection id of the reply
  *               at once, and the id written into the state, for the media server to connect
  *   bridging    addChannel with both channels
@@ -22,14 +21,10 @@
  *               only removes what it created itself and reports nothing
  *   clearing    report `ended` or `failed` (the claim makes it the one terminal event), then
  *               hang up the media channel, destroy the bridge, hang up / continue the caller
- * Created alongside the record: the bridge is named `avb:<app>:<session>` and the media channel
- * runs `Stasis(<app>,<its own id>)`, so whatever a setup created before its record landed is
- * found and removed by reconciliation if the instance dies in between; a create that loses
- * (conflict) or cannot be written removes what was sent for, once each request has answered.
+ * Nothing is created before the call is recorded (see recordNew for why not alongside).
  * A StasisStart redelivered (its first handler died or stalled) reads the state first: an
- * active call needs nothing, one left in setup is taken over with fresh ids (compare-and-set,
- * created only once that is recorded: the predecessor's resources are removed meanwhile), a
- * call of an earlier stay in Stasis is ended first (the caller left it and came back).
+ * active call needs nothing, one left in setup is taken over with fresh ids (compare-and-set),
+ * a call of an earlier stay in Stasis is ended first (the caller left it and came back).
  * A state store that does not answer hands the deliveries back (nak) for a later retry, after
  * removing what this actor created; nothing is reported and no caller is touched without the claim.
  * An externalMedia is sent again with its channel id only after ARI said no channel has that id
@@ -203,8 +198,7 @@ export interface Call {
 }
 
 type Job =
-  /** `fresh`: recorded without a read (an earlier stay's call was ended first); `read`: read first. */
-  | { kind: 'start'; msg: StartMessage; held: DeliveryRef[]; fresh?: boolean; read?: boolean }
+  | { kind: 'start'; msg: StartMessage; held: DeliveryRef[]; fresh?: boolean }
   | { kind: 'end'; msg: EndMessage; held: DeliveryRef[] }
   | { kind: 'end_stored'; stored: StoredCall; cause: string; who: 'caller' | 'media'; held: DeliveryRef[] };
 
@@ -467,7 +461,7 @@ function startOrRead(c: Ctx, job: Extract<Job, { kind: 'start' }>): void {
   }
   // A first delivery is a new caller: nobody can have recorded it, so no read is needed (if
   // someone did, the create loses and the state is read then).
-  if (job.fresh || (!job.read && !m.delivery.redelivered && !m.adopt)) return recordNew(c, m);
+  if (job.fresh || (!m.delivery.redelivered && !m.adopt)) return recordNew(c, m);
   read(c, { node: m.node, channelId: m.channelId });
 }
 
@@ -530,11 +524,11 @@ function recordNew(c: Ctx, m: StartMessage): void {
   c.fx.push({ type: 'store', op: 'create', state: stateOf(c, 'setup') });
   // The answer creates nothing, so it goes out while the state is being written (once a job).
   if (s.steps.answer === undefined) sendAri(c, 'answer');
-  // A first delivery's creations too: the record is a KV round trip (0.3-1 ms) a new caller need
-  // not wait for, as what they create is found by its name if the record never lands (see the
-  // header). A redelivery or an adoption may be of a caller long gone (a lost ack, a caller seen
-  // just before it left): it creates once recorded, when the answer may have said so.
-  if (!m.delivery.redelivered && !m.adopt) sendCreations(c);
+  // Not the creations (issue 13 tried it: one KV round trip less per setup): while a bucket's
+  // leader is elected the record takes seconds, the stream may hand the start to another
+  // instance meanwhile, and its takeover removes the resources this setup then goes on with
+  // (cluster.test.ts: 14 callers failed with media_stasis:not_found). Created after the record,
+  // a slow record has created nothing for a takeover to remove.
 }
 
 /** Bridge and media channel, with the media channel's timers (its StasisStart is routed here first). */
@@ -582,12 +576,7 @@ function onRecorded(c: Ctx, revision: number): void {
     sendAri(c, 'rm_old_bridge');
   }
   s.phase = 'creating';
-  if (s.steps.media !== undefined) {
-    announceMedia(c); // a chan_websocket reply that came before the record
-    return advance(c);
-  }
-  // Created only now (a takeover, a redelivery, an adoption). The answer failed meanwhile (the
-  // caller is gone, or not in Stasis): nothing to create.
+  // The answer failed meanwhile (the caller is gone, or not in Stasis): nothing to create.
   if (s.failure || s.gone.caller || s.gone.media) return advance(c);
   sendCreations(c);
 }
@@ -624,15 +613,7 @@ function onMediaCreated(c: Ctx, reply: unknown): void {
     return;
   }
   call.media = media;
-  if (call.revision > 0) announceMedia(c); // else once the call is recorded (onRecorded)
-}
-
-/** chan_websocket server mode: `media_ready`, and the connection id into the state (once). */
-function announceMedia(c: Ctx): void {
-  const { s } = c;
-  const call = s.call!;
-  const media = call.media;
-  if (media?.connection !== 'server' || s.steps.note !== undefined || s.failure || s.gone.caller || s.gone.media || s.ending) return;
+  if (media.connection !== 'server' || s.failure || s.gone.caller || s.gone.media || s.ending) return;
   if (media.url === undefined) log(c, 'warn', 'no media URL for this node in EXTERNAL_MEDIA_WEBSOCKET_URL; media_ready has only the connection id', { node: call.ids.node });
   report(c, 'media_ready');
   s.steps.note = 'pending';
@@ -931,20 +912,8 @@ function afterRecordConflict(c: Ctx, found: StoredCall | undefined): void {
   const job = s.job as Extract<Job, { kind: 'start' }>;
   const m = job.msg;
   const ours = s.call!;
-  const same = found !== undefined && sameEntry(found.state.entry, m.entry);
-  if (s.steps.media !== undefined) {
-    // The bridge and media channel sent for alongside the record that lost go first. Set up by
-    // someone else: nothing more to do; being set up by someone else: its next delivery
-    // decides; else (an earlier stay's call, or nothing now) the start is begun again, reading
-    // first, once they are removed.
-    if (same && found.state.phase === 'active') return rollback(c);
-    if (same) return retryLater(c, 'another instance is setting this call up');
-    s.queue.unshift({ kind: 'start', msg: m, held: job.held, read: true });
-    job.held = [];
-    return rollback(c);
-  }
   if (!found) return ours.old ? retryLater(c, 'a call taken over went meanwhile') : recordNew(c, m);
-  if (same) {
+  if (sameEntry(found.state.entry, m.entry)) {
     if (found.state.phase === 'active') return finishJob(c); // set up by someone else
     if (ours.old) return takeOver(c, found, m); // another takeover changed it: take it from there
     return retryLater(c, 'another instance is setting this call up'); // its redelivery decides
@@ -1068,7 +1037,7 @@ function onTimer(c: Ctx, name: TimerName): void {
     // externalMedia is looked up before it goes again (onMediaFound).
     return st === 'media' ? sendAri(c, 'media_find') : sendAri(c, st, true);
   }
-  if ((s.phase !== 'creating' && s.phase !== 'recording') || s.mediaInStasis || !s.call) return;
+  if (s.phase !== 'creating' || s.mediaInStasis || !s.call) return;
   if (name === 'media_timeout') {
     s.failure ??= { step: waitStep(c), code: 'timeout' };
     observe(c, { kind: 'timeout', what: waitStep(c) === 'media_connect' ? 'media connection' : 'media StasisStart' });

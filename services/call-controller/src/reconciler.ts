@@ -5,10 +5,9 @@
  * removed, callers waiting in Stasis(<app>) with no call get one (their StasisStart never
  * reached a controller), and live calls' entries are refreshed so they do not expire.
  *
- * Asterisk is listed before the state is read: a resource in the list was created at most a KV
- * round trip before its call was recorded (a first delivery creates alongside its record), so
- * its call is in the state unless it already ended, or its record never landed. Anything
- * younger than the grace period is left alone: a setup may still be working on it.
+ * Asterisk is listed before the state is read: a resource in the list was created after its
+ * call was recorded, so its call is in the state unless it already ended. Anything younger than
+ * the grace period is left alone: a setup may still be working on it.
  */
 import { sessionOfBridgeName, type Bridge, type Channel } from '@avb/contracts';
 import type { AriPort } from './call-actor.js';
