@@ -531,20 +531,6 @@ function recordNew(c: Ctx, m: StartMessage): void {
   // a slow record has created nothing for a takeover to remove.
 }
 
-/** Bridge and media channel, with the media channel's timers (its StasisStart is routed here first). */
-function sendCreations(c: Ctx): void {
-  const { s } = c;
-  sendAri(c, 'bridge');
-  c.fx.push({ type: 'watch_media', channelId: s.call!.ids.externalChannelId });
-  sendAri(c, 'media');
-  s.mediaSentAt = c.env.mono();
-  s.mediaTimers = true;
-  const { stasisTimeoutMs, slowMs } = c.env.settings.media;
-  c.fx.push({ type: 'timer', name: 'media_timeout', ms: stasisTimeoutMs });
-  c.fx.push({ type: 'timer', name: 'media_check', ms: c.env.settings.mediaCheckMs });
-  if (slowMs !== undefined) c.fx.push({ type: 'timer', name: 'media_slow', ms: slowMs });
-}
-
 /** A call left in setup by an instance that died (or stalled): start over with fresh ids. */
 function takeOver(c: Ctx, found: StoredCall, m: StartMessage): void {
   const { s, env } = c;
@@ -578,7 +564,15 @@ function onRecorded(c: Ctx, revision: number): void {
   s.phase = 'creating';
   // The answer failed meanwhile (the caller is gone, or not in Stasis): nothing to create.
   if (s.failure || s.gone.caller || s.gone.media) return advance(c);
-  sendCreations(c);
+  sendAri(c, 'bridge');
+  c.fx.push({ type: 'watch_media', channelId: call.ids.externalChannelId });
+  sendAri(c, 'media');
+  s.mediaSentAt = c.env.mono();
+  s.mediaTimers = true;
+  const { stasisTimeoutMs, slowMs } = c.env.settings.media;
+  c.fx.push({ type: 'timer', name: 'media_timeout', ms: stasisTimeoutMs });
+  c.fx.push({ type: 'timer', name: 'media_check', ms: c.env.settings.mediaCheckMs });
+  if (slowMs !== undefined) c.fx.push({ type: 'timer', name: 'media_slow', ms: slowMs });
 }
 
 function disarmMedia(c: Ctx): void {
@@ -613,7 +607,7 @@ function onMediaCreated(c: Ctx, reply: unknown): void {
     return;
   }
   call.media = media;
-  if (media.connection !== 'server' || s.failure || s.gone.caller || s.gone.media || s.ending) return;
+  if (media.connection !== 'server' || s.failure || s.gone.caller || s.gone.media) return;
   if (media.url === undefined) log(c, 'warn', 'no media URL for this node in EXTERNAL_MEDIA_WEBSOCKET_URL; media_ready has only the connection id', { node: call.ids.node });
   report(c, 'media_ready');
   s.steps.note = 'pending';
@@ -757,9 +751,10 @@ function rollback(c: Ctx): void {
 }
 
 /**
- * What this actor sent creations for is removed, each once its request has answered: a hangup,
- * destroy or purge overtaking its create would find nothing, and the create would leave it
- * behind. Our session pointer too: it may have landed after the winner's claim removed it.
+ * What this actor created is removed, each once its request has answered: a removal overtaking
+ * its create would find nothing, and the create would leave it behind. The session pointer is
+ * the one still on its way at times (a rollback after a lost activation: activation does not
+ * wait for it); it may also have landed after the winner's claim removed it.
  */
 function undoCreations(c: Ctx): void {
   const { s } = c;

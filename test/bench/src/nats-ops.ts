@@ -6,7 +6,7 @@
  * `_INBOX.`) and a consumer's deliveries (which keep the stored event's subject, with a
  * `$JS.ACK.` reply subject) are counted apart: they answer an operation. What the
  * services do with no calls (status, leases, reconciliation, idle pulls) is counted for as long
- * before the run, and subtracted per kind.
+ * after the run (up to 10 s, scaled), and subtracted per kind.
  */
 import type { AriSimulator } from '@avb/ari-simulator';
 import { APP } from '@avb/test/harness/stack';
