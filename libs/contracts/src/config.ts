@@ -103,8 +103,10 @@ export const ControllerConfig = z.object({
   /**
    * Callers one instance sets up at once (0: no limit); more wait, in arrival order, until a setup
    * is done: in a burst the first callers are not slowed down by the last (docs/benchmark.md).
+   * Off by default: with 64, setups stuck on commands lost with a killed NATS server held every
+   * slot, and 85 callers waiting behind them hung up unserved (cluster.test.ts, 1 run of 3).
    */
-  SETUP_CONCURRENCY: z.coerce.number().int().min(0).max(100_000).default(64),
+  SETUP_CONCURRENCY: z.coerce.number().int().min(0).max(100_000).default(0),
   /** An event neither acked nor kept alive (heartbeat) this long goes to another instance. */
   CONSUMER_ACK_WAIT_MS: Millis.min(500).default(DEFAULT_CONSUMER_ACK_WAIT_MS),
   /** How often Asterisk's bridges and channels are compared with the call state. */
